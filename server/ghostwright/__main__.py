@@ -1,0 +1,3 @@
+from ghostwright.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""The `ghostwright` command: serve, complete, doctor, model fetch, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ghostwright import __version__
+from ghostwright.errors import GhostwrightError
+
+log = logging.getLogger("ghostwright")
+
+
+def _configure_logging(level: str) -> None:
+    """Log to stderr only: stdout carries the protocol when serving over stdio."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("ghostwright").setLevel(level)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ghostwright.lsp.server import LspLogHandler, server
+
+    logging.getLogger("ghostwright").addHandler(LspLogHandler(server))
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+def _cmd_complete(args: argparse.Namespace) -> int:
+    from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest
+    from ghostwright.engine.local import LocalEngine
+    from ghostwright.engine.models import resolve_model_path
+    from ghostwright.settings import resolve_settings
+
+    path = Path(args.file)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines(keepends=True) or [""]
+    if not 1 <= args.line <= len(lines) + 1:
+        raise GhostwrightError(f"--line {args.line} is outside {path} (1..{len(lines)})")
+    line_start = sum(len(line) for line in lines[: args.line - 1])
+    line_text = lines[args.line - 1].rstrip("\r\n") if args.line <= len(lines) else ""
+    column = min(max(args.column, 1), len(line_text) + 1)
+    offset = line_start + column - 1
+    settings = resolve_settings().settings
+    started = time.perf_counter()
+    engine = LocalEngine(resolve_model_path(settings), settings)
+    load_ms = (time.perf_counter() - started) * 1000.0
+    request = CompletionRequest(path.resolve().as_uri(), 0, "", text, offset)
+    suggestion = CompletionPipeline(settings).complete(engine, request, threading.Event())
+    if args.json:
+        result: dict[str, object] = {
+            "text": suggestion.text if suggestion else "",
+            "load_ms": load_ms,
+        }
+        if suggestion is not None:
+            result.update(
+                latency_ms=round(suggestion.total_ms, 1),
+                model_ms=round(suggestion.model_ms, 1),
+                prompt_tokens=suggestion.prompt_tokens,
+                evaluated_tokens=suggestion.evaluated_tokens,
+                mode=suggestion.mode,
+                score=round(suggestion.score, 4),
+                stop_reason=suggestion.stop_reason,
+            )
+        print(json.dumps(result, indent=2))
+    elif suggestion is None:
+        print("(no suggestion at this position)", file=sys.stderr)
+    else:
+        print(suggestion.text)
+    return 0 if suggestion is not None or args.json else 1
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from ghostwright.cli.doctor import doctor_report
+
+    print(doctor_report())
+    return 0
+
+
+def _cmd_model_fetch(args: argparse.Namespace) -> int:
+    from ghostwright.engine.models import fetch_model, find_model
+
+    spec = find_model(args.name)
+    started = time.perf_counter()
+    path = fetch_model(spec)
+    print(
+        f"{spec.name}: {path} ({spec.size} bytes, sha256 verified) in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+def _cmd_model_list(args: argparse.Namespace) -> int:
+    from ghostwright.engine.models import is_fetched, registry
+
+    for spec in registry():
+        state = "fetched" if is_fetched(spec) else "not fetched"
+        print(f"{spec.name}  [{state}]  {spec.description}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ghostwright.cli.demo import run_demo
+
+    return run_demo(Path(args.file) if args.file else None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ghostwright", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"ghostwright {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.set_defaults(run=_cmd_serve)
+
+    complete = commands.add_parser("complete", help="print the suggestion at a position of a file")
+    complete.add_argument("file")
+    complete.add_argument("--line", type=int, required=True, help="1-based line")
+    complete.add_argument("--column", type=int, required=True, help="1-based column (characters)")
+    complete.add_argument("--json", action="store_true", help="print text and timings as JSON")
+    complete.set_defaults(run=_cmd_complete)
+
+    doctor = commands.add_parser("doctor", help="describe the setup: build, model, settings, dirs")
+    doctor.set_defaults(run=_cmd_doctor)
+
+    model = commands.add_parser("model", help="manage model files")
+    model_commands = model.add_subparsers(dest="model_command", required=True)
+    fetch = model_commands.add_parser(
+        "fetch", help="download and verify a model (default: SmolLM2)"
+    )
+    fetch.add_argument("name", nargs="?", help="registry name (see `ghostwright model list`)")
+    fetch.set_defaults(run=_cmd_model_fetch)
+    listing = model_commands.add_parser("list", help="models the registry can fetch")
+    listing.set_defaults(run=_cmd_model_list)
+
+    demo = commands.add_parser("demo", help="drive a real LSP session and print the suggestions")
+    demo.add_argument("--file", help="file to complete in (default: the shipped example)")
+    demo.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.log_level.upper())
+    try:
+        code: int = args.run(args)
+    except GhostwrightError as exc:
+        print(f"ghostwright: {exc}", file=sys.stderr)
+        return 2
+    return code

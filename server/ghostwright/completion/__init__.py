@@ -1,0 +1,1 @@
+"""The completion pipeline: gate, prompt, generate, post-process, score."""

@@ -1,0 +1,155 @@
+"""Open documents: their text, version and language, and LSP positions <-> string offsets.
+
+LSP positions count lines split at `\\n`, `\\r\\n` or `\\r`, and columns in code units of the
+negotiated encoding (UTF-16 unless the client offered another). Python strings index code
+points, so every conversion goes through this module. Following the LSP specification, a column
+past the end of its line means the end of the line; a line past the end of the document is an
+error for requests (`PositionError`) and the end of the document for edits.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+from lsprotocol import types
+
+UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class PositionError(ValueError):
+    """A request named a position outside the document."""
+
+
+class DocumentNotFoundError(KeyError):
+    """A request named a document that is not open."""
+
+    def __str__(self) -> str:
+        return f"document {self.args[0]} is not open (send textDocument/didOpen first)"
+
+
+def _unit_width(char: str, encoding: str) -> int:
+    code = ord(char)
+    if encoding == UTF16:
+        return 2 if code > 0xFFFF else 1
+    if encoding == UTF8:
+        return 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+    return 1
+
+
+def column_to_index(line: str, column: int, encoding: str) -> int:
+    """Code-point index in `line` of an LSP column; past the end means the end of the line.
+
+    A column inside a character (half a surrogate pair) lands before that character.
+    """
+    if encoding == UTF32:
+        return min(max(column, 0), len(line))
+    units = 0
+    for index, char in enumerate(line):
+        width = _unit_width(char, encoding)
+        if units + width > column:
+            return index
+        units += width
+    return len(line)
+
+
+def index_to_column(line: str, index: int, encoding: str) -> int:
+    if encoding == UTF32:
+        return index
+    return sum(_unit_width(char, encoding) for char in line[:index])
+
+
+@dataclass
+class Document:
+    """One open text. `line_starts[i]` is the offset of line i; lines exclude their break."""
+
+    uri: str
+    language_id: str
+    version: int
+    text: str
+    encoding: str = UTF16
+    line_starts: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._index_lines()
+
+    def _index_lines(self) -> None:
+        self.line_starts = [0] + [match.end() for match in _LINE_BREAK.finditer(self.text)]
+
+    @property
+    def line_count(self) -> int:
+        return len(self.line_starts)
+
+    def line_text(self, line: int) -> str:
+        """The text of a line without its line break."""
+        start = self.line_starts[line]
+        end = self.line_starts[line + 1] if line + 1 < self.line_count else len(self.text)
+        return self.text[start:end].rstrip("\r\n")
+
+    def offset_at(self, position: types.Position, *, strict: bool = False) -> int:
+        """String offset of an LSP position (see the module docstring for out-of-range rules)."""
+        if position.line < 0 or position.character < 0:
+            raise PositionError(f"negative position {position.line}:{position.character}")
+        if position.line >= self.line_count:
+            if strict:
+                raise PositionError(
+                    f"line {position.line} is past the end of {self.uri} ({self.line_count} lines)"
+                )
+            return len(self.text)
+        line = self.line_text(position.line)
+        return self.line_starts[position.line] + column_to_index(
+            line, position.character, self.encoding
+        )
+
+    def position_at(self, offset: int) -> types.Position:
+        offset = min(max(offset, 0), len(self.text))
+        line = bisect.bisect_right(self.line_starts, offset) - 1
+        # An offset between \r and \n belongs to the line the pair ends.
+        column_index = min(offset - self.line_starts[line], len(self.line_text(line)))
+        return types.Position(
+            line=line,
+            character=index_to_column(self.line_text(line), column_index, self.encoding),
+        )
+
+    def apply_change(self, change: types.TextDocumentContentChangeEvent) -> None:
+        if isinstance(change, types.TextDocumentContentChangeWholeDocument):
+            self.text = change.text
+        else:
+            start = self.offset_at(change.range.start)
+            end = max(start, self.offset_at(change.range.end))
+            self.text = self.text[:start] + change.text + self.text[end:]
+        self._index_lines()
+
+
+@dataclass
+class Documents:
+    """The open documents by URI."""
+
+    encoding: str = UTF16
+    _open: dict[str, Document] = field(default_factory=dict)
+
+    def open(self, item: types.TextDocumentItem) -> Document:
+        document = Document(item.uri, item.language_id, item.version, item.text, self.encoding)
+        self._open[item.uri] = document
+        return document
+
+    def change(self, params: types.DidChangeTextDocumentParams) -> Document:
+        document = self.get(params.text_document.uri)
+        for change in params.content_changes:
+            document.apply_change(change)
+        document.version = params.text_document.version
+        return document
+
+    def close(self, uri: str) -> None:
+        self._open.pop(uri, None)
+
+    def get(self, uri: str) -> Document:
+        try:
+            return self._open[uri]
+        except KeyError:
+            raise DocumentNotFoundError(uri) from None
+
+    def __contains__(self, uri: object) -> bool:
+        return uri in self._open

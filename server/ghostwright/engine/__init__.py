@@ -1,0 +1,1 @@
+"""Inference backends behind one interface (`Engine`), and the model files they load."""

@@ -1,0 +1,264 @@
+"""The local backend: one persistent llama.cpp context, driven token by token.
+
+Ghostwright builds prompts as token lists and runs its own decode loop instead of
+`Llama.create_completion`, so that it controls the KV cache (the longest common prefix with
+the previous prompt is kept, only the rest is evaluated), records each chosen token's
+log-probability and the entropy of its distribution without `logits_all`, and checks stop
+conditions and cancellation after every token.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import ctypes
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ghostwright.engine.base import Generation, StopCondition
+from ghostwright.engine.gguf import GgufInfo, read_gguf
+from ghostwright.errors import ModelLoadError
+from ghostwright.prompt import FimTokens
+from ghostwright.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def llama_build_info() -> dict[str, Any]:
+    """The llama.cpp build: version and whether it can offload layers to a GPU."""
+    import llama_cpp
+
+    system = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
+    return {
+        "llama_cpp_python": llama_cpp.__version__,
+        "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+        "system_info": system.strip(),
+    }
+
+
+class LocalEngine:
+    """A GGUF model loaded in-process. Not thread-safe: one thread at a time may use it."""
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        import llama_cpp
+
+        self.info: GgufInfo = read_gguf(path)
+        self.path = path
+        self._lib = llama_cpp
+        gpu_layers = settings.gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
+        train_ctx = self.info.context_length or settings.context_size
+        n_ctx = min(settings.context_size, train_ctx)
+        try:
+            self._llama = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_batch=min(512, n_ctx),
+                n_threads=settings.threads or None,
+                n_gpu_layers=gpu_layers,
+                logits_all=False,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelLoadError(path, f"llama.cpp refused it ({exc})") from exc
+        self.n_ctx: int = self._llama.n_ctx()
+        self.n_vocab: int = self._llama.n_vocab()
+        self.gpu_layers = gpu_layers
+        self._vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
+        self.fim = self._read_fim_tokens()
+        self.add_bos: bool = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
+        self.bos: int = int(llama_cpp.llama_vocab_bos(self._vocab))
+        self._kv_tokens: list[int] = []
+        self._pieces: dict[int, bytes] = {}
+        self._sorted_pieces: list[tuple[bytes, int]] | None = None
+        self._piece_keys: list[bytes] = []
+
+    def _read_fim_tokens(self) -> FimTokens | None:
+        lib, vocab = self._lib, self._vocab
+        prefix, suffix, middle = (
+            int(lib.llama_vocab_fim_pre(vocab)),
+            int(lib.llama_vocab_fim_suf(vocab)),
+            int(lib.llama_vocab_fim_mid(vocab)),
+        )
+        if min(prefix, suffix, middle) < 0:
+            return None
+        extras = (
+            int(lib.llama_vocab_fim_pad(vocab)),
+            int(lib.llama_vocab_fim_rep(vocab)),
+            int(lib.llama_vocab_fim_sep(vocab)),
+        )
+        return FimTokens(prefix, suffix, middle, tuple(token for token in extras if token >= 0))
+
+    def prompt_bos(self) -> int | None:
+        return self.bos if self.add_bos and self.bos >= 0 else None
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokens of plain text; special-token markup in the text is not interpreted."""
+        if not text:
+            return []
+        tokens: list[int] = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        return tokens
+
+    def _is_end(self, token: int) -> bool:
+        if self._lib.llama_vocab_is_eog(self._vocab, token):
+            return True
+        return self.fim is not None and token in self.fim.all_ids
+
+    def _piece(self, token: int) -> bytes:
+        """The bytes a token stands for (control tokens render as nothing); cached per token."""
+        piece = self._pieces.get(token)
+        if piece is None:
+            size = 64
+            while True:
+                buffer = ctypes.create_string_buffer(size)
+                written = self._lib.llama_token_to_piece(self._vocab, token, buffer, size, 0, False)
+                if written >= 0:
+                    piece = buffer.raw[:written]
+                    break
+                size = -written
+            self._pieces[token] = piece
+        return piece
+
+    def _decode(self, tokens: Sequence[int], start: int, cancelled: threading.Event) -> bool:
+        """Evaluate `tokens` at positions from `start`; False if cancelled between batches."""
+        context, batch, n_batch = self._llama._ctx, self._llama._batch, self._llama.n_batch
+        for offset in range(0, len(tokens), n_batch):
+            if cancelled.is_set():
+                return False
+            chunk = tokens[offset : offset + n_batch]
+            batch.set_batch(batch=chunk, n_past=start + offset, logits_all=False)
+            context.decode(batch)
+            self._kv_tokens.extend(chunk)
+        return True
+
+    def _reuse_prefix(self, prompt: Sequence[int]) -> int:
+        """Keep the longest common prefix of the KV cache and `prompt`; return its length."""
+        common = 0
+        for cached, wanted in zip(self._kv_tokens, prompt, strict=False):
+            if cached != wanted:
+                break
+            common += 1
+        # The last prompt token is always re-evaluated so that fresh logits exist.
+        common = min(common, len(prompt) - 1)
+        if common < len(self._kv_tokens):
+            if not self._llama._ctx.kv_cache_seq_rm(0, common, -1):
+                self._llama._ctx.kv_cache_clear()
+                common = 0
+            del self._kv_tokens[common:]
+        return common
+
+    def _consistent_tokens(self, pending: bytes) -> list[int]:
+        """Tokens whose text agrees with `pending`: a prefix of it, or starting with all of it."""
+        if self._sorted_pieces is None:
+            pieces = sorted((self._piece(token), token) for token in range(self.n_vocab))
+            self._sorted_pieces = [(piece, token) for piece, token in pieces if piece]
+            self._piece_keys = [piece for piece, _ in self._sorted_pieces]
+        start = bisect.bisect_left(self._piece_keys, pending)
+        allowed = []
+        for piece, token in self._sorted_pieces[start:]:
+            if not piece.startswith(pending):
+                break
+            allowed.append(token)
+        for length in range(1, len(pending)):
+            index = bisect.bisect_left(self._piece_keys, pending[:length])
+            if index < len(self._piece_keys) and self._piece_keys[index] == pending[:length]:
+                allowed.append(self._sorted_pieces[index][1])
+        return allowed
+
+    def _next_token_stats(self, pending: bytes) -> tuple[int, float, float]:
+        """Greedy choice from the last logits, with its log-probability and the entropy.
+
+        While `pending` (healed prompt text) is not yet reproduced, only tokens consistent with
+        it may be chosen; log-probability and entropy are always of the full distribution.
+        """
+        pointer = self._llama._ctx.get_logits_ith(-1)
+        logits = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
+        if pending:
+            allowed = np.asarray(self._consistent_tokens(pending), dtype=np.intc)
+            token = int(allowed[int(np.argmax(logits[allowed]))])
+        else:
+            token = int(np.argmax(logits))
+        peak = float(logits.max())
+        shifted = logits - peak
+        weights = np.exp(shifted)
+        total = float(weights.sum())
+        log_total = math.log(total)
+        probabilities = weights / total
+        entropy = float(log_total - float(np.dot(probabilities, shifted)))
+        return token, float(logits[token]) - peak - log_total, entropy
+
+    def generate(
+        self,
+        prompt: Sequence[int],
+        *,
+        heal_index: int | None = None,
+        max_tokens: int,
+        should_stop: StopCondition,
+        cancelled: threading.Event,
+    ) -> Generation:
+        """Greedy generation after `prompt`, reusing whatever of it is still in the KV cache.
+
+        Token healing: when `heal_index` is given, that prompt token (the last token of the text
+        before the cursor, often a partial word or bare indentation) is removed from the prompt
+        and generation is constrained to start with its text, which is not returned. The model
+        then picks the natural tokenization across the cursor instead of a rare one.
+        """
+        pending = b""
+        if heal_index is not None and len(prompt) > 1:
+            pending = self._piece(prompt[heal_index])
+            prompt = [*prompt[:heal_index], *prompt[heal_index + 1 :]]
+        if not prompt:
+            raise ValueError("cannot generate from an empty prompt")
+        if len(prompt) >= self.n_ctx:
+            raise ValueError(f"prompt of {len(prompt)} tokens does not fit n_ctx={self.n_ctx}")
+        started = time.perf_counter()
+        reused = self._reuse_prefix(prompt)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        text = ""
+        logprobs: list[float] = []
+        entropies: list[float] = []
+        stop_reason = "max_tokens"
+        if not self._decode(prompt[reused:], reused, cancelled):
+            stop_reason = "cancelled"
+            max_tokens = 0
+        for _ in range(max_tokens):
+            if cancelled.is_set():
+                stop_reason = "cancelled"
+                break
+            token, logprob, entropy = self._next_token_stats(pending)
+            if self._is_end(token):
+                stop_reason = "eos"
+                break
+            logprobs.append(logprob)
+            entropies.append(entropy)
+            piece = self._piece(token)
+            consumed = min(len(pending), len(piece))
+            pending = pending[consumed:]
+            text += decoder.decode(piece[consumed:])
+            if should_stop(text):
+                stop_reason = "stop_condition"
+                break
+            if len(self._kv_tokens) >= self.n_ctx - 1:
+                stop_reason = "context_full"
+                break
+            self._decode([token], len(self._kv_tokens), cancelled)
+        text += decoder.decode(b"", final=True)
+        return Generation(
+            text=text,
+            token_logprobs=tuple(logprobs),
+            token_entropies=tuple(entropies),
+            prompt_tokens=len(prompt),
+            reused_tokens=reused,
+            evaluated_tokens=len(prompt) - reused,
+            model_ms=(time.perf_counter() - started) * 1000.0,
+            stop_reason=stop_reason,
+        )
+
+    def close(self) -> None:
+        self._llama.close()

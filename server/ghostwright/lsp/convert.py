@@ -1,0 +1,69 @@
+"""Domain results -> LSP types. Functions are named `lsp_*` after what they build."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from ghostwright.completion.pipeline import CompletionRequest, Suggestion
+
+
+def lsp_accept_command(suggestion: Suggestion, command: str) -> types.Command:
+    """The command an editor runs when the user accepts; it tells the server which one."""
+    return types.Command(
+        title="Accept Ghostwright suggestion",
+        command=command,
+        arguments=[{"id": suggestion.id, "score": suggestion.score}],
+    )
+
+
+def lsp_inline_completion_list(
+    suggestion: Suggestion | None, position: types.Position, command: str
+) -> types.InlineCompletionList:
+    if suggestion is None:
+        return types.InlineCompletionList(items=[])
+    item = types.InlineCompletionItem(
+        insert_text=suggestion.text,
+        range=types.Range(start=position, end=position),
+        command=lsp_accept_command(suggestion, command),
+    )
+    return types.InlineCompletionList(items=[item])
+
+
+def word_start(text: str, offset: int) -> int:
+    """Offset where the identifier ending at `offset` begins: what a client filters items by."""
+    index = offset
+    while (
+        index > 0 and offset - index < 200 and (text[index - 1].isalnum() or text[index - 1] == "_")
+    ):
+        index -= 1
+    return index
+
+
+def lsp_completion_list(
+    suggestion: Suggestion | None,
+    request: CompletionRequest,
+    replace: types.Range,
+    command: str,
+) -> types.CompletionList:
+    """A classic completion item carrying the suggestion, for clients without inline support.
+
+    The item replaces the word being typed (`replace`, from `word_start` to the cursor) with
+    word + suggestion, so that the client's own filtering by the word prefix keeps it.
+    """
+    if suggestion is None:
+        return types.CompletionList(is_incomplete=True, items=[])
+    word = request.text[word_start(request.text, request.offset) : request.offset]
+    new_text = word + suggestion.text
+    label = new_text.split("\n", 1)[0].strip() or new_text.strip()
+    item = types.CompletionItem(
+        label=label,
+        kind=types.CompletionItemKind.Text,
+        detail="Ghostwright",
+        documentation=types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value=f"```\n{new_text}\n```"
+        ),
+        filter_text=new_text,
+        text_edit=types.TextEdit(range=replace, new_text=new_text),
+        command=lsp_accept_command(suggestion, command),
+    )
+    return types.CompletionList(is_incomplete=True, items=[item])

@@ -1,0 +1,214 @@
+"""The Ghostwright language server: each handler fetches, calls the domain layer, converts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+
+from ghostwright import __version__
+from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest, Suggestion
+from ghostwright.documents import DocumentNotFoundError, Documents, PositionError
+from ghostwright.engine.manager import ModelManager
+from ghostwright.lsp.convert import lsp_completion_list, lsp_inline_completion_list, word_start
+from ghostwright.lsp.protocol import GhostwrightProtocol
+from ghostwright.settings import ResolvedSettings, editor_section, resolve_settings
+
+log = logging.getLogger(__name__)
+
+ACCEPT_COMMAND = "ghostwright.accept"
+
+
+class LspLogHandler(logging.Handler):
+    """Mirrors Ghostwright's log records to the client's log (window/logMessage)."""
+
+    _LEVELS = {
+        logging.ERROR: types.MessageType.Error,
+        logging.WARNING: types.MessageType.Warning,
+        logging.INFO: types.MessageType.Info,
+    }
+
+    def __init__(self, server: GhostwrightServer) -> None:
+        super().__init__(level=logging.INFO)
+        self._server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        loop = self._server.loop
+        if loop is None or loop.is_closed():
+            return
+        kind = self._LEVELS.get(record.levelno, types.MessageType.Log)
+        params = types.LogMessageParams(type=kind, message=self.format(record))
+        loop.call_soon_threadsafe(self._server.window_log_message, params)
+
+
+class GhostwrightServer(LanguageServer):
+    """Server state: settings, open documents, the model, and in-flight completions."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "ghostwright",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=GhostwrightProtocol,
+        )
+        self.resolved: ResolvedSettings = resolve_settings()
+        self.documents = Documents()
+        self.models = ModelManager(on_failure=self.notify_error_threadsafe)
+        self.pipeline = CompletionPipeline(self.resolved.settings)
+        self._editor_options: dict[str, Any] = {}
+        self._in_flight: dict[str, threading.Event] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        """The event loop serving the client, known once the client has initialized."""
+
+    # -- messages to the user -------------------------------------------------------------
+    def show(self, message: str, kind: types.MessageType) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def notify_error_threadsafe(self, message: str) -> None:
+        """Show an error from any thread; it goes out on the event loop."""
+        if self.loop is None:
+            return
+        self.loop.call_soon_threadsafe(
+            self.show, f"Ghostwright: {message}", types.MessageType.Error
+        )
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log out-of-band failures instead of popping a message per failure (pygls' default)."""
+        log.error("server error (%s): %s", getattr(source, "__name__", source), error)
+
+    # -- settings and model ---------------------------------------------------------------
+    def apply_settings(self, editor_options: Any) -> None:
+        self._editor_options = dict(editor_section(editor_options))
+        self.resolved = resolve_settings(editor=self._editor_options)
+        self.pipeline = CompletionPipeline(self.resolved.settings)
+        logging.getLogger("ghostwright").setLevel(self.resolved.settings.log_level)
+        for warning in self.resolved.warnings:
+            log.warning("%s", warning)
+            self.show(f"Ghostwright settings: {warning}", types.MessageType.Warning)
+
+    def start_model(self) -> None:
+        self.models.load(self.resolved.settings)
+
+    # -- completion -----------------------------------------------------------------------
+    def request_at(self, uri: str, position: types.Position) -> CompletionRequest:
+        """Snapshot the document at a position, or raise InvalidParams saying what is wrong."""
+        try:
+            document = self.documents.get(uri)
+            offset = document.offset_at(position, strict=True)
+        except (DocumentNotFoundError, PositionError) as exc:
+            raise JsonRpcInvalidParams(str(exc)) from exc
+        return CompletionRequest(uri, document.version, document.language_id, document.text, offset)
+
+    def cancel_in_flight(self, uri: str) -> None:
+        event = self._in_flight.pop(uri, None)
+        if event is not None:
+            event.set()
+
+    async def suggest(self, request: CompletionRequest) -> Suggestion | None:
+        """Run the pipeline for the newest request of a document; older ones are cancelled."""
+        engine = self.models.engine
+        if engine is None or not self.resolved.settings.enabled:
+            return None
+        self.cancel_in_flight(request.uri)
+        cancelled = threading.Event()
+        self._in_flight[request.uri] = cancelled
+        pipeline = self.pipeline
+        try:
+            suggestion = await self.models.run(
+                lambda: pipeline.complete(engine, request, cancelled)
+            )
+        finally:
+            cancelled.set()
+            if self._in_flight.get(request.uri) is cancelled:
+                del self._in_flight[request.uri]
+        if suggestion is not None:
+            log.info(
+                "suggestion %s: %d chars, %d prompt tokens (%d reused), model %.0f ms, total %.0f ms",
+                suggestion.id,
+                len(suggestion.text),
+                suggestion.prompt_tokens,
+                suggestion.reused_tokens,
+                suggestion.model_ms,
+                suggestion.total_ms,
+            )
+        return suggestion
+
+
+server = GhostwrightServer()
+
+
+@server.feature(types.INITIALIZE)
+def on_initialize(ls: GhostwrightServer, params: types.InitializeParams) -> None:
+    ls.loop = asyncio.get_running_loop()
+    encoding = ls.workspace.position_encoding
+    ls.documents.encoding = str(encoding.value if hasattr(encoding, "value") else encoding)
+    ls.apply_settings(params.initialization_options)
+
+
+@server.feature(types.INITIALIZED)
+def on_initialized(ls: GhostwrightServer, params: types.InitializedParams) -> None:
+    ls.start_model()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def on_did_change_configuration(
+    ls: GhostwrightServer, params: types.DidChangeConfigurationParams
+) -> None:
+    ls.apply_settings(params.settings)
+    ls.models.load(ls.resolved.settings)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def on_did_open(ls: GhostwrightServer, params: types.DidOpenTextDocumentParams) -> None:
+    ls.documents.open(params.text_document)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def on_did_change(ls: GhostwrightServer, params: types.DidChangeTextDocumentParams) -> None:
+    ls.cancel_in_flight(params.text_document.uri)
+    try:
+        ls.documents.change(params)
+    except DocumentNotFoundError as exc:
+        log.warning("didChange ignored: %s", exc)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def on_did_close(ls: GhostwrightServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.cancel_in_flight(params.text_document.uri)
+    ls.documents.close(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION)
+async def on_inline_completion(
+    ls: GhostwrightServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList:
+    request = ls.request_at(params.text_document.uri, params.position)
+    suggestion = await ls.suggest(request)
+    return lsp_inline_completion_list(suggestion, params.position, ACCEPT_COMMAND)
+
+
+@server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
+async def on_completion(
+    ls: GhostwrightServer, params: types.CompletionParams
+) -> types.CompletionList:
+    request = ls.request_at(params.text_document.uri, params.position)
+    start = ls.documents.get(request.uri).position_at(word_start(request.text, request.offset))
+    replace = types.Range(start=start, end=params.position)
+    suggestion = await ls.suggest(request)
+    return lsp_completion_list(suggestion, request, replace, ACCEPT_COMMAND)
+
+
+@server.command(ACCEPT_COMMAND)
+def on_accept(ls: GhostwrightServer, *arguments: Any) -> None:
+    details = arguments[0] if arguments and isinstance(arguments[0], dict) else {}
+    log.info("accepted suggestion %s", details.get("id", "?"))
+
+
+@server.feature(types.SHUTDOWN)
+def on_shutdown(ls: GhostwrightServer, params: None) -> None:
+    ls.models.shutdown()

@@ -1,0 +1,200 @@
+"""One typed settings object, built in layers: defaults, user file, environment, editor.
+
+Each layer may set any field. A value that is invalid (wrong type, out of range) is reported as
+a warning and the field keeps the value of the layer below, so a typo never stops the server.
+Every field remembers which layer set it, for `ghostwright doctor`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "ghostwright"
+ENV_PREFIX = "GHOSTWRIGHT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every user-tunable knob, with its default. Editor keys are the camelCase of these names."""
+
+    model: str | None = None
+    """Path of the GGUF model; unset means the fetched default model."""
+    context_size: int = 4096
+    """Tokens in the llama.cpp context window."""
+    threads: int = 0
+    """CPU threads for generation; 0 means one per physical core as llama.cpp decides."""
+    gpu_layers: int = -1
+    """Layers offloaded to the GPU when the llama.cpp build supports it; -1 means all."""
+    max_tokens: int = 64
+    """Most tokens generated for one suggestion."""
+    max_lines: int = 4
+    """Most lines in one suggestion (1 means single-line only)."""
+    prefix_tokens: int = 1024
+    """Most prompt tokens taken from the text before the cursor."""
+    suffix_tokens: int = 256
+    """Most prompt tokens taken from the text after the cursor (FIM models only)."""
+    enabled: bool = True
+    """Answer completion requests at all."""
+    log_level: str = "INFO"
+    """Server log level: DEBUG, INFO, WARNING or ERROR."""
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+# Per-field checks beyond the type: a predicate and the phrase that explains a failure.
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "context_size": (lambda v: 256 <= v <= 1 << 20, "between 256 and 1048576"),
+    "threads": (lambda v: 0 <= v <= 512, "between 0 and 512"),
+    "gpu_layers": (lambda v: v >= -1, "-1 (all) or more"),
+    "max_tokens": (lambda v: 1 <= v <= 4096, "between 1 and 4096"),
+    "max_lines": (lambda v: 1 <= v <= 200, "between 1 and 200"),
+    "prefix_tokens": (lambda v: 16 <= v <= 1 << 20, "between 16 and 1048576"),
+    "suffix_tokens": (lambda v: 0 <= v <= 1 << 20, "between 0 and 1048576"),
+    "log_level": (lambda v: v.upper() in _LOG_LEVELS, "one of " + ", ".join(_LOG_LEVELS)),
+}
+
+# Environment variable names; `model` keeps the short, documented GHOSTWRIGHT_MODEL.
+ENV_NAMES = {f.name: ENV_PREFIX + f.name.upper() for f in dataclasses.fields(Settings)}
+
+DEFAULTS = "default"
+
+
+def camel_case(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+_BY_CAMEL = {camel_case(f.name): f.name for f in dataclasses.fields(Settings)}
+_FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Settings)}
+
+
+@dataclass(frozen=True)
+class ResolvedSettings:
+    """Settings plus where each value came from and what was wrong with the input."""
+
+    settings: Settings
+    sources: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+def config_file() -> Path:
+    """The user settings file: `ghostwright.toml` in the per-user config dir."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "ghostwright.toml"
+
+
+def _coerce(name: str, raw: Any, from_text: bool) -> Any:
+    """Convert a raw layer value to the field's type, or raise ValueError saying why."""
+    kind = _FIELD_TYPES[name]
+    if kind == "str | None":
+        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+            return None
+        if not isinstance(raw, str):
+            raise ValueError("expected a path string")
+        return os.path.expanduser(raw)
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if from_text and isinstance(raw, str) and raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if from_text and isinstance(raw, str) and raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("expected true or false")
+    if kind == "int":
+        if isinstance(raw, bool):
+            raise ValueError("expected an integer")
+        if isinstance(raw, int):
+            value: Any = raw
+        elif from_text and isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+            value = int(raw)
+        else:
+            raise ValueError("expected an integer")
+    elif kind == "str":
+        if not isinstance(raw, str):
+            raise ValueError("expected a string")
+        value = raw.upper() if name == "log_level" else raw
+    else:  # pragma: no cover - a new field type must be handled above
+        raise TypeError(f"unsupported settings type {kind}")
+    check = _CHECKS.get(name)
+    if check and not check[0](value):
+        raise ValueError(f"must be {check[1]}")
+    return value
+
+
+def _apply_layer(
+    values: dict[str, Any],
+    sources: dict[str, str],
+    warnings: list[str],
+    layer: Mapping[str, Any],
+    source: str,
+    *,
+    from_text: bool = False,
+) -> None:
+    for key, raw in layer.items():
+        name = _BY_CAMEL.get(key, key)
+        if name not in _FIELD_TYPES:
+            warnings.append(f"{source}: unknown setting {key!r} ignored")
+            continue
+        try:
+            values[name] = _coerce(name, raw, from_text)
+        except ValueError as exc:
+            warnings.append(
+                f"{source}: {key} = {raw!r} is invalid ({exc}); keeping {values[name]!r}"
+            )
+            continue
+        sources[name] = source
+
+
+def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Read the TOML settings file; a missing file is empty, a broken one is a warning."""
+    if not path.exists():
+        return {}, []
+    try:
+        with path.open("rb") as stream:
+            data = tomllib.load(stream)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return {}, [f"{path}: cannot be read ({exc}); its settings are ignored"]
+    section = data.get("ghostwright", data)
+    if not isinstance(section, dict):
+        return {}, [f"{path}: [ghostwright] must be a table; its settings are ignored"]
+    return section, []
+
+
+def editor_section(options: Any) -> Mapping[str, Any]:
+    """The Ghostwright part of initializationOptions or a didChangeConfiguration payload.
+
+    Clients send either the settings themselves or an object with a `ghostwright` key.
+    """
+    if not isinstance(options, Mapping):
+        return {}
+    inner = options.get("ghostwright")
+    return inner if isinstance(inner, Mapping) else options
+
+
+def resolve_settings(
+    *,
+    editor: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    file: Path | None = None,
+) -> ResolvedSettings:
+    """Build the settings from every layer, lowest first."""
+    values = dataclasses.asdict(Settings())
+    sources = dict.fromkeys(values, DEFAULTS)
+    warnings: list[str] = []
+    path = file if file is not None else config_file()
+    file_layer, file_warnings = read_config_file(path)
+    warnings.extend(file_warnings)
+    _apply_layer(values, sources, warnings, file_layer, str(path))
+    env = os.environ if environ is None else environ
+    env_layer = {name: env[var] for name, var in ENV_NAMES.items() if var in env}
+    _apply_layer(values, sources, warnings, env_layer, "environment", from_text=True)
+    if editor:
+        _apply_layer(values, sources, warnings, editor_section(editor), "editor")
+    return ResolvedSettings(Settings(**values), sources, tuple(warnings))
