@@ -30,7 +30,7 @@ class Settings:
     context_size: int = 4096
     """Tokens in the llama.cpp context window."""
     threads: int = 0
-    """CPU threads for generation; 0 means one per physical core as llama.cpp decides."""
+    """CPU threads for llama.cpp; 0 means one per CPU core."""
     gpu_layers: int = -1
     """Layers offloaded to the GPU when the llama.cpp build supports it; -1 means all."""
     max_tokens: int = 64

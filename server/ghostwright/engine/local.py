@@ -14,6 +14,7 @@ import codecs
 import ctypes
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -43,6 +44,35 @@ def llama_build_info() -> dict[str, Any]:
     }
 
 
+def _fim_tokens_of(lib: Any, vocab: Any) -> FimTokens | None:
+    """The vocabulary's FIM token ids (llama.cpp reports -1 for absent ones)."""
+    prefix, suffix, middle = (
+        int(lib.llama_vocab_fim_pre(vocab)),
+        int(lib.llama_vocab_fim_suf(vocab)),
+        int(lib.llama_vocab_fim_mid(vocab)),
+    )
+    if min(prefix, suffix, middle) < 0:
+        return None
+    extras = (
+        int(lib.llama_vocab_fim_pad(vocab)),
+        int(lib.llama_vocab_fim_rep(vocab)),
+        int(lib.llama_vocab_fim_sep(vocab)),
+    )
+    return FimTokens(prefix, suffix, middle, tuple(token for token in extras if token >= 0))
+
+
+def read_fim_tokens(path: Path) -> FimTokens | None:
+    """FIM tokens of a model file, loading only its vocabulary (fast, no weights)."""
+    import llama_cpp
+
+    read_gguf(path, check_tensors=False)
+    llama = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+    try:
+        return _fim_tokens_of(llama_cpp, llama_cpp.llama_model_get_vocab(llama.model))
+    finally:
+        llama.close()
+
+
 class LocalEngine:
     """A GGUF model loaded in-process. Not thread-safe: one thread at a time may use it."""
 
@@ -60,7 +90,8 @@ class LocalEngine:
                 model_path=str(path),
                 n_ctx=n_ctx,
                 n_batch=min(512, n_ctx),
-                n_threads=settings.threads or None,
+                n_threads=settings.threads or os.cpu_count() or 1,
+                n_threads_batch=settings.threads or os.cpu_count() or 1,
                 n_gpu_layers=gpu_layers,
                 logits_all=False,
                 verbose=False,
@@ -71,29 +102,13 @@ class LocalEngine:
         self.n_vocab: int = self._llama.n_vocab()
         self.gpu_layers = gpu_layers
         self._vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
-        self.fim = self._read_fim_tokens()
+        self.fim = _fim_tokens_of(llama_cpp, self._vocab)
         self.add_bos: bool = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
         self.bos: int = int(llama_cpp.llama_vocab_bos(self._vocab))
         self._kv_tokens: list[int] = []
         self._pieces: dict[int, bytes] = {}
         self._sorted_pieces: list[tuple[bytes, int]] | None = None
         self._piece_keys: list[bytes] = []
-
-    def _read_fim_tokens(self) -> FimTokens | None:
-        lib, vocab = self._lib, self._vocab
-        prefix, suffix, middle = (
-            int(lib.llama_vocab_fim_pre(vocab)),
-            int(lib.llama_vocab_fim_suf(vocab)),
-            int(lib.llama_vocab_fim_mid(vocab)),
-        )
-        if min(prefix, suffix, middle) < 0:
-            return None
-        extras = (
-            int(lib.llama_vocab_fim_pad(vocab)),
-            int(lib.llama_vocab_fim_rep(vocab)),
-            int(lib.llama_vocab_fim_sep(vocab)),
-        )
-        return FimTokens(prefix, suffix, middle, tuple(token for token in extras if token >= 0))
 
     def prompt_bos(self) -> int | None:
         return self.bos if self.add_bos and self.bos >= 0 else None

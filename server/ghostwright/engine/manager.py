@@ -50,13 +50,14 @@ class LoadKey:
 class ModelManager:
     """Owns the current engine and the single thread that runs it."""
 
-    def __init__(self, on_failure: Callable[[str], None] | None = None) -> None:
+    def __init__(self, on_change: Callable[[ModelState, str], None] | None = None) -> None:
+        """`on_change(state, detail)` is called from the model thread on every transition."""
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ghostwright-model")
         self._engine: LocalEngine | None = None
         self._key: LoadKey | None = None
         self._state = ModelState.NOT_LOADED
         self._error: str | None = None
-        self._on_failure = on_failure
+        self._on_change = on_change
         self._state_lock = threading.Lock()
 
     @property
@@ -83,6 +84,7 @@ class ModelManager:
         return self._worker.submit(self._load, settings, key)
 
     def _load(self, settings: Settings, key: LoadKey) -> None:
+        self._notify(ModelState.LOADING, settings.model or "default model")
         if self._engine is not None:
             self._engine.close()
             self._engine = None
@@ -103,6 +105,7 @@ class ModelManager:
                 return
             self._engine = engine
             self._state = ModelState.READY
+        self._notify(ModelState.READY, str(engine.path))
         log.info(
             "model ready: %s (%s, n_ctx=%d, FIM %s, gpu_layers=%d)",
             engine.path,
@@ -119,8 +122,11 @@ class ModelManager:
             self._state = ModelState.FAILED
             self._error = message
         log.error("%s", message)
-        if self._on_failure is not None:
-            self._on_failure(message)
+        self._notify(ModelState.FAILED, message)
+
+    def _notify(self, state: ModelState, detail: str) -> None:
+        if self._on_change is not None:
+            self._on_change(state, detail)
 
     async def run(self, work: Callable[[], T]) -> T:
         """Run `work` on the model thread and await its result."""

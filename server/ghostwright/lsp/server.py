@@ -14,7 +14,7 @@ from pygls.lsp.server import LanguageServer
 from ghostwright import __version__
 from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest, Suggestion
 from ghostwright.documents import DocumentNotFoundError, Documents, PositionError
-from ghostwright.engine.manager import ModelManager
+from ghostwright.engine.manager import ModelManager, ModelState
 from ghostwright.lsp.convert import lsp_completion_list, lsp_inline_completion_list, word_start
 from ghostwright.lsp.protocol import GhostwrightProtocol
 from ghostwright.settings import ResolvedSettings, editor_section, resolve_settings
@@ -22,6 +22,7 @@ from ghostwright.settings import ResolvedSettings, editor_section, resolve_setti
 log = logging.getLogger(__name__)
 
 ACCEPT_COMMAND = "ghostwright.accept"
+STATUS_NOTIFICATION = "ghostwright/status"
 
 
 class LspLogHandler(logging.Handler):
@@ -58,7 +59,7 @@ class GhostwrightServer(LanguageServer):
         )
         self.resolved: ResolvedSettings = resolve_settings()
         self.documents = Documents()
-        self.models = ModelManager(on_failure=self.notify_error_threadsafe)
+        self.models = ModelManager(on_change=self.model_changed_threadsafe)
         self.pipeline = CompletionPipeline(self.resolved.settings)
         self._editor_options: dict[str, Any] = {}
         self._in_flight: dict[str, threading.Event] = {}
@@ -69,13 +70,20 @@ class GhostwrightServer(LanguageServer):
     def show(self, message: str, kind: types.MessageType) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
-    def notify_error_threadsafe(self, message: str) -> None:
-        """Show an error from any thread; it goes out on the event loop."""
-        if self.loop is None:
+    def model_changed_threadsafe(self, state: ModelState, detail: str) -> None:
+        """Tell the client about a model state change, from any thread (via the event loop).
+
+        Sends the `ghostwright/status` notification ({state, detail}) that editors show in a
+        status line, and shows failures as an error message.
+        """
+        if self.loop is None or self.loop.is_closed():
             return
-        self.loop.call_soon_threadsafe(
-            self.show, f"Ghostwright: {message}", types.MessageType.Error
-        )
+        self.loop.call_soon_threadsafe(self._send_status, state, detail)
+
+    def _send_status(self, state: ModelState, detail: str) -> None:
+        self.protocol.notify(STATUS_NOTIFICATION, {"state": state.value, "detail": detail})
+        if state is ModelState.FAILED:
+            self.show(f"Ghostwright: {detail}", types.MessageType.Error)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log out-of-band failures instead of popping a message per failure (pygls' default)."""
