@@ -95,9 +95,8 @@ def _cmd_model_fetch(args: argparse.Namespace) -> int:
     spec = find_model(args.name)
     started = time.perf_counter()
     path = fetch_model(spec)
-    print(
-        f"{spec.name}: {path} ({spec.size} bytes, sha256 verified) in {time.perf_counter() - started:.1f} s"
-    )
+    elapsed = time.perf_counter() - started
+    print(f"{spec.name}: {path} ({spec.size} bytes, sha256 verified) in {elapsed:.1f} s")
     return 0
 
 

@@ -70,17 +70,17 @@ class DemoClient(LanguageClient):
 async def _session(path: Path, color: bool) -> int:
     client = DemoClient()
 
-    @client.feature("ghostwright/status")
+    @client.feature("ghostwright/status")  # type: ignore[untyped-decorator]
     def on_status(params: Any) -> None:
         client.state = {"state": params.state, "detail": params.detail}
         if params.state in ("ready", "failed"):
             client.ready.set()
 
-    @client.feature(types.WINDOW_SHOW_MESSAGE)
+    @client.feature(types.WINDOW_SHOW_MESSAGE)  # type: ignore[untyped-decorator]
     def on_message(params: types.ShowMessageParams) -> None:
         client.messages.append(params.message)
 
-    @client.feature(types.WINDOW_LOG_MESSAGE)
+    @client.feature(types.WINDOW_LOG_MESSAGE)  # type: ignore[untyped-decorator]
     def on_log(params: types.LogMessageParams) -> None:
         pass
 
@@ -99,9 +99,8 @@ async def _session(path: Path, color: bool) -> int:
         print(f"model failed to load: {client.state.get('detail')}", file=sys.stderr)
         await _stop(client)
         return 1
-    print(
-        f"model ready after {(time.perf_counter() - started) * 1000:.0f} ms: {client.state['detail']}"
-    )
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    print(f"model ready after {elapsed_ms:.0f} ms: {client.state['detail']}")
 
     uri = path.resolve().as_uri()
     text = path.read_text(encoding="utf-8")
@@ -171,7 +170,7 @@ def _edit(client: LanguageClient, uri: str, version: int, where: types.Range, te
 async def _stop(client: LanguageClient) -> None:
     await client.shutdown_async(None)
     client.exit(None)
-    await client.stop()
+    await client.stop()  # type: ignore[no-untyped-call]
 
 
 def run_demo(path: Path | None) -> int:

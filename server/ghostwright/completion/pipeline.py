@@ -20,6 +20,9 @@ from ghostwright.settings import Settings
 
 # Mid-line completion only when what follows the cursor on its line is closing brackets,
 # quotes and punctuation (Copilot's rule): otherwise the suggestion would fight the text.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# How far back to look for the indentation of the block an empty cursor line is in.
+_LOOKBACK_CHARS = 1 << 16
 _CLOSERS_ONLY = re.compile(r"""[\s)\]}>"'`;:,.]*""")
 
 
@@ -82,23 +85,36 @@ def indentation(line: str) -> int:
 
 
 def _block_indent(prefix: str, line_prefix: str) -> int:
-    """The cursor line's indentation; on a blank line, that of the last non-blank line above."""
-    if line_prefix.strip():
+    """The cursor line's indentation (an editor's auto-indent counts); on an empty line, that
+    of the last non-blank line above."""
+    if line_prefix:
         return indentation(line_prefix)
-    for line in reversed(prefix[: len(prefix) - len(line_prefix)].splitlines()):
+    above = prefix[max(0, len(prefix) - _LOOKBACK_CHARS) :]
+    for line in reversed(_LINE_BREAK.split(above)):
         if line.strip():
             return indentation(line)
     return 0
 
 
+def _last_line(text: str) -> str:
+    """The text after the last line break (CRLF, CR or LF)."""
+    return text[max(text.rfind("\n"), text.rfind("\r")) + 1 :]
+
+
 def plan_completion(prefix: str, suffix: str, max_lines: int) -> Plan | None:
     """Single- or multi-line, or None when the spot should not be completed."""
-    line_rest = suffix.split("\n", 1)[0].rstrip("\r")
+    line_end = _LINE_BREAK.search(suffix)
+    line_rest = suffix[: line_end.start()] if line_end else suffix
     if not _CLOSERS_ONLY.fullmatch(line_rest):
         return None
-    line_prefix = prefix.rsplit("\n", 1)[-1].lstrip("\r")
+    line_prefix = _last_line(prefix)
     lines = max_lines if line_rest.strip() == "" else 1
     return Plan(lines, line_prefix, line_rest, _block_indent(prefix, line_prefix))
+
+
+def _bracket_balance(text: str) -> int:
+    """Opening minus closing brackets: negative when the line closes more than it opens."""
+    return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
 
 
 def _scope_lines(lines: list[str], plan: Plan) -> list[str]:
@@ -134,7 +150,8 @@ def postprocess(text: str, plan: Plan) -> str:
         kept.pop()
     result = "\n".join(kept).rstrip()
     rest = plan.line_rest.strip()
-    if rest and "\n" not in result and result.endswith(rest):
+    overclosed = _bracket_balance(plan.line_prefix + result + plan.line_rest) < 0
+    if rest and overclosed and "\n" not in result and result.endswith(rest):
         result = result[: -len(rest)].rstrip()
     if not result.strip():
         return ""

@@ -163,7 +163,7 @@ class LocalEngine:
         common = min(common, len(prompt) - 1)
         if common < len(self._kv_tokens):
             if not self._llama._ctx.kv_cache_seq_rm(0, common, -1):
-                self._llama._ctx.kv_cache_clear()
+                self._llama._ctx.kv_cache_clear()  # type: ignore[no-untyped-call]
                 common = 0
             del self._kv_tokens[common:]
         return common

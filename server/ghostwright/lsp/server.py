@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -23,12 +24,13 @@ log = logging.getLogger(__name__)
 
 ACCEPT_COMMAND = "ghostwright.accept"
 STATUS_NOTIFICATION = "ghostwright/status"
+DOCUMENT_STATE_REQUEST = "ghostwright/documentState"
 
 
 class LspLogHandler(logging.Handler):
     """Mirrors Ghostwright's log records to the client's log (window/logMessage)."""
 
-    _LEVELS = {
+    _LEVELS: ClassVar[dict[int, types.MessageType]] = {
         logging.ERROR: types.MessageType.Error,
         logging.WARNING: types.MessageType.Warning,
         logging.INFO: types.MessageType.Info,
@@ -81,9 +83,9 @@ class GhostwrightServer(LanguageServer):
         self.loop.call_soon_threadsafe(self._send_status, state, detail)
 
     def _send_status(self, state: ModelState, detail: str) -> None:
-        self.protocol.notify(STATUS_NOTIFICATION, {"state": state.value, "detail": detail})
         if state is ModelState.FAILED:
             self.show(f"Ghostwright: {detail}", types.MessageType.Error)
+        self.protocol.notify(STATUS_NOTIFICATION, {"state": state.value, "detail": detail})
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log out-of-band failures instead of popping a message per failure (pygls' default)."""
@@ -136,7 +138,8 @@ class GhostwrightServer(LanguageServer):
                 del self._in_flight[request.uri]
         if suggestion is not None:
             log.info(
-                "suggestion %s: %d chars, %d prompt tokens (%d reused), model %.0f ms, total %.0f ms",
+                "suggestion %s: %d chars, %d prompt tokens (%d reused), model %.0f ms, "
+                "total %.0f ms",
                 suggestion.id,
                 len(suggestion.text),
                 suggestion.prompt_tokens,
@@ -153,8 +156,8 @@ server = GhostwrightServer()
 @server.feature(types.INITIALIZE)
 def on_initialize(ls: GhostwrightServer, params: types.InitializeParams) -> None:
     ls.loop = asyncio.get_running_loop()
-    encoding = ls.workspace.position_encoding
-    ls.documents.encoding = str(encoding.value if hasattr(encoding, "value") else encoding)
+    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    ls.documents.encoding = str(getattr(encoding, "value", encoding))
     ls.apply_settings(params.initialization_options)
 
 
@@ -191,7 +194,7 @@ def on_did_close(ls: GhostwrightServer, params: types.DidCloseTextDocumentParams
     ls.documents.close(params.text_document.uri)
 
 
-@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION)
+@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
 async def on_inline_completion(
     ls: GhostwrightServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList:
@@ -209,6 +212,26 @@ async def on_completion(
     replace = types.Range(start=start, end=params.position)
     suggestion = await ls.suggest(request)
     return lsp_completion_list(suggestion, request, replace, ACCEPT_COMMAND)
+
+
+@server.feature(DOCUMENT_STATE_REQUEST)
+def on_document_state(ls: GhostwrightServer, params: Any) -> dict[str, Any]:
+    """What the server holds for a document, so a client can detect that it is out of sync."""
+    uri = getattr(params, "uri", None)
+    if not isinstance(uri, str):
+        raise JsonRpcInvalidParams(f"{DOCUMENT_STATE_REQUEST} needs params {{uri: string}}")
+    try:
+        document = ls.documents.get(uri)
+    except DocumentNotFoundError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from exc
+    digest = hashlib.sha256(document.text.encode("utf-8", "surrogatepass")).hexdigest()
+    return {
+        "uri": uri,
+        "version": document.version,
+        "lines": document.line_count,
+        "length": len(document.text),
+        "sha256": digest,
+    }
 
 
 @server.command(ACCEPT_COMMAND)

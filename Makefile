@@ -1,0 +1,39 @@
+# Ghostwright: `make demo` and `make test` do all set-up they need on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint typecheck pytest setup model clean
+
+# A virtual environment with Ghostwright (editable) and its dev tools. pip's wheel cache keeps
+# the llama-cpp-python source build (minutes on 2 cores) from being repeated.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $@
+
+setup: $(STAMP)
+
+# The embedded default model (SmolLM2-135M-Instruct Q4_1), into the per-user cache dir.
+model: $(STAMP)
+	$(BIN)/ghostwright model fetch
+
+demo: model
+	$(BIN)/ghostwright demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check server tests
+	$(BIN)/ruff format --check server tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy server/ghostwright
+
+pytest: model
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
