@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,3 +31,20 @@ def server_env(tmp_home: Path, **extra: str) -> dict[str, str]:
     env["XDG_DATA_HOME"] = str(tmp_home / "data")
     env.update(extra)
     return env
+
+
+@pytest.fixture(scope="session")
+def fim_model_path(default_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the default model whose metadata declares FIM tokens (DESIGN.md's recipe).
+
+    Ids 7, 8, 9 (`<gh_stars>`, `<issue_start>`, `<issue_comment>`) become prefix/suffix/middle,
+    3 and 5 repo and file separator. llama.cpp then reports FIM support, so the whole FIM path
+    runs for real; what the model answers in that mode is meaningless.
+    """
+    target = tmp_path_factory.mktemp("fim") / "smollm2-fim.gguf"
+    tool = Path(sys.executable).with_name("gguf-new-metadata")
+    command = [str(tool)]
+    for name, token in (("fim_pre", 7), ("fim_suf", 8), ("fim_mid", 9), ("fim_rep", 3), ("fim_sep", 5)):
+        command += ["--special-token-by-id", name, str(token)]
+    subprocess.run([*command, str(default_model_path), str(target)], check=True, capture_output=True)
+    return target

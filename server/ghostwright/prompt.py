@@ -8,28 +8,49 @@ boundary so that it does not slide with every keystroke, which keeps the KV cach
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 Tokenizer = Callable[[str], list[int]]
 
 # Characters of text looked at per token of budget before tokenizing: generous for code.
 _CHARS_PER_TOKEN = 8
+# How far past the earliest line that fits to look for a top-level line to anchor the window.
+_ANCHOR_LINES = 64
 
 
 @dataclass(frozen=True)
 class FimTokens:
-    """The model's fill-in-the-middle token ids (prefix-suffix-middle order)."""
+    """The model's fill-in-the-middle token ids."""
 
     prefix: int
     suffix: int
-    middle: int
+    middle: int | None
+    """None for suffix-first formats that generate right after the prefix (Codestral)."""
     others: tuple[int, ...] = ()
-    """Other FIM control tokens (pad, repo, file separator): generating one ends a suggestion."""
+    """Other FIM control and stop tokens (pad, repo, file separator, end of turn): generating
+    one ends a suggestion."""
+    order: str = "psm"
+    """"psm" (prefix, suffix, middle) or "spm" (suffix, prefix)."""
+    source: str = "vocabulary"
+    """Where the ids came from: the GGUF vocabulary, or a family in `models/fim.toml`."""
 
     @property
     def all_ids(self) -> frozenset[int]:
-        return frozenset((self.prefix, self.suffix, self.middle, *self.others))
+        ids = {self.prefix, self.suffix, *self.others}
+        if self.middle is not None:
+            ids.add(self.middle)
+        return frozenset(ids)
+
+
+@dataclass(frozen=True)
+class ContextChunk:
+    """Code from elsewhere that helps at the cursor: another file's definitions, this file's
+    imports or enclosing scope headers when the prefix window does not reach them."""
+
+    label: str
+    """Where it comes from (a path, or "imports"/"scope"), shown to the model as a comment."""
+    text: str
 
 
 @dataclass(frozen=True)
@@ -39,28 +60,48 @@ class Prompt:
     """"fim" or "prefix"."""
     prefix_tokens: int
     suffix_tokens: int
+    context_tokens: int
     heal_index: int | None
     """Index of the last token before the cursor, for token healing; None if there is none."""
 
 
-def _tail_lines(text: str, max_tokens: int, tokenize: Tokenizer) -> list[int]:
-    """Tokens of the longest run of whole trailing lines of `text` that fits `max_tokens`.
+def _fits(lines: Sequence[str], start: int, max_tokens: int, tokenize: Tokenizer) -> bool:
+    return len(tokenize("".join(lines[start:]))) <= max_tokens
 
-    The current (last, partial) line is always kept; if it alone is too long, its tail is.
+
+def _tail_lines(text: str, max_tokens: int, tokenize: Tokenizer) -> list[int]:
+    """Tokens of a run of whole trailing lines of `text` that fits `max_tokens`.
+
+    The run starts at a stable place: the first top-level line (no indentation) at or after the
+    earliest line that fits, if there is one within `_ANCHOR_LINES`. So the window start, and
+    with it the KV cache, stays put while the person types, and moves in jumps. The current
+    (last, partial) line is always kept; if it alone is too long, its tail is.
     """
     window = text[-max_tokens * _CHARS_PER_TOKEN :]
     if len(window) < len(text):
         first_break = window.find("\n")
         if first_break != -1:
             window = window[first_break + 1 :]
-    tokens = tokenize(window)
-    while len(tokens) > max_tokens:
-        next_break = window.find("\n")
-        if next_break == -1:
-            return tokens[-max_tokens:]
-        window = window[next_break + 1 :]
-        tokens = tokenize(window)
-    return tokens
+    lines = window.splitlines(keepends=True) or [""]
+    if _fits(lines, 0, max_tokens, tokenize):
+        return tokenize(window)
+    last = len(lines) - 1
+    if not _fits(lines, last, max_tokens, tokenize):
+        return tokenize(lines[last])[-max_tokens:]
+    low, high = 0, last  # lines[high:] fits, lines[low:] does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _fits(lines, middle, max_tokens, tokenize):
+            high = middle
+        else:
+            low = middle
+    start = high
+    for candidate in range(high, min(high + _ANCHOR_LINES, last)):
+        line = lines[candidate]
+        if line.strip() and not line[0].isspace():
+            start = candidate
+            break
+    return tokenize("".join(lines[start:]))
 
 
 def _head_lines(text: str, max_tokens: int, tokenize: Tokenizer) -> list[int]:
@@ -87,18 +128,49 @@ def build_prompt(
     bos: int | None,
     max_prefix_tokens: int,
     max_suffix_tokens: int,
+    context: Sequence[ContextChunk] = (),
+    max_context_tokens: int = 0,
+    comment: str = "#",
 ) -> Prompt:
     """The prompt for a completion at the point between `prefix` and `suffix`.
 
-    FIM (PSM order): [bos] <fim_pre> prefix <fim_suf> suffix <fim_mid>. Prefix-only: [bos] prefix.
+    Stable parts first, so consecutive keystrokes share a long token prefix in the KV cache:
+    context chunks (as commented sections), then the prefix, then the suffix.
+    FIM, PSM order: [bos] <fim_pre> context prefix <fim_suf> suffix <fim_mid>; SPM order:
+    [bos] <fim_suf> suffix <fim_pre> context prefix. Prefix-only: [bos] context prefix.
     """
     head = [bos] if bos is not None else []
+    context_ids = _context_tokens(context, max_context_tokens, comment, tokenize)
     prefix_ids = _tail_lines(prefix, max_prefix_tokens, tokenize)
     if fim is None:
-        tokens = head + prefix_ids
+        tokens = head + context_ids + prefix_ids
         heal = len(tokens) - 1 if prefix_ids else None
-        return Prompt(tuple(tokens), "prefix", len(prefix_ids), 0, heal)
+        return Prompt(tuple(tokens), "prefix", len(prefix_ids), 0, len(context_ids), heal)
     suffix_ids = _head_lines(suffix, max_suffix_tokens, tokenize)
-    tokens = [*head, fim.prefix, *prefix_ids, fim.suffix, *suffix_ids, fim.middle]
-    heal = len(head) + len(prefix_ids) if prefix_ids else None
-    return Prompt(tuple(tokens), "fim", len(prefix_ids), len(suffix_ids), heal)
+    middle = [] if fim.middle is None else [fim.middle]
+    if fim.order == "spm":
+        tokens = [*head, fim.suffix, *suffix_ids, fim.prefix, *context_ids, *prefix_ids, *middle]
+        heal = len(head) + len(suffix_ids) + 1 + len(context_ids) + len(prefix_ids) - 1
+    else:
+        tokens = [*head, fim.prefix, *context_ids, *prefix_ids, fim.suffix, *suffix_ids, *middle]
+        heal = len(head) + 1 + len(context_ids) + len(prefix_ids) - 1
+    heal_index = heal if prefix_ids else None
+    return Prompt(
+        tuple(tokens), "fim", len(prefix_ids), len(suffix_ids), len(context_ids), heal_index
+    )
+
+
+def _context_tokens(
+    chunks: Sequence[ContextChunk], budget: int, comment: str, tokenize: Tokenizer
+) -> list[int]:
+    """Tokens of as many whole chunks as fit the budget, in the order given."""
+    tokens: list[int] = []
+    for chunk in chunks:
+        body = chunk.text if chunk.text.endswith("\n") else chunk.text + "\n"
+        ids = tokenize(f"{comment} {chunk.label}\n{body}")
+        if len(tokens) + len(ids) > budget:
+            break
+        tokens.extend(ids)
+    if tokens:
+        tokens.extend(tokenize(f"{comment} ---\n"))
+    return tokens

@@ -33,14 +33,20 @@ class Settings:
     """CPU threads for llama.cpp; 0 means one per CPU core."""
     gpu_layers: int = -1
     """Layers offloaded to the GPU when the llama.cpp build supports it; -1 means all."""
-    max_tokens: int = 64
+    max_tokens: int = 128
     """Most tokens generated for one suggestion."""
+    time_budget_ms: int = 250
+    """Generation stops at the first line break after this many milliseconds."""
     max_lines: int = 4
     """Most lines in one suggestion (1 means single-line only)."""
     prefix_tokens: int = 1024
     """Most prompt tokens taken from the text before the cursor."""
     suffix_tokens: int = 256
     """Most prompt tokens taken from the text after the cursor (FIM models only)."""
+    context_tokens: int = 256
+    """Most prompt tokens of extra context: other files' definitions, imports, scope headers."""
+    candidates: int = 3
+    """Distinct suggestions offered when completion is invoked by hand."""
     enabled: bool = True
     """Answer completion requests at all."""
     log_level: str = "INFO"
@@ -55,6 +61,9 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "threads": (lambda v: 0 <= v <= 512, "between 0 and 512"),
     "gpu_layers": (lambda v: v >= -1, "-1 (all) or more"),
     "max_tokens": (lambda v: 1 <= v <= 4096, "between 1 and 4096"),
+    "time_budget_ms": (lambda v: 10 <= v <= 60000, "between 10 and 60000"),
+    "context_tokens": (lambda v: 0 <= v <= 1 << 20, "between 0 and 1048576"),
+    "candidates": (lambda v: 1 <= v <= 10, "between 1 and 10"),
     "max_lines": (lambda v: 1 <= v <= 200, "between 1 and 200"),
     "prefix_tokens": (lambda v: 16 <= v <= 1 << 20, "between 16 and 1048576"),
     "suffix_tokens": (lambda v: 0 <= v <= 1 << 20, "between 0 and 1048576"),

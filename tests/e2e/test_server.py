@@ -263,17 +263,35 @@ async def test_unknown_method_is_method_not_found(client: LanguageClient) -> Non
         await asyncio.wait_for(client.protocol.send_request_async("ghostwright/nope", {}), 10)
 
 
-async def test_newer_request_supersedes_older_one(client: LanguageClient) -> None:
-    """A newer request for a document cancels the older one, which gets an empty answer."""
+async def test_edit_cancels_the_running_request(client: LanguageClient) -> None:
+    """An edit that does not type along with the running generation cancels it: the older
+    request is answered empty, the newer one gets a suggestion."""
     text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
     cut = text.index("    return min(") + len("    return min(")
     uri = "file:///tmp/ghostwright-e2e/burst.py"
     # A prompt the server has not seen: evaluating it takes long enough to be superseded.
     open_document(client, uri, "# burst\n" + text[:cut] + "\n")
     line = text[:cut].count("\n") + 1
-    first = asyncio.ensure_future(inline_completion(client, uri, line, len("    return min(")))
+    column = len("    return min(")
+    first = asyncio.ensure_future(inline_completion(client, uri, line, column))
     await asyncio.sleep(0.2)
-    second = asyncio.ensure_future(inline_completion(client, uri, line, len("    return min(")))
+    edit_at(client, uri, 2, line, column, "0, ")
+    second = asyncio.ensure_future(inline_completion(client, uri, line, column + 3))
     older, newer = await asyncio.gather(first, second)
     assert older == []
     assert newer, "the newest request must get a suggestion"
+
+
+def edit_at(client: LanguageClient, uri: str, version: int, line: int, column: int, text: str) -> None:
+    """Insert `text` at a position, as an editor reports a keystroke."""
+    where = types.Position(line=line, character=column)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=where, end=where), text=text
+                )
+            ],
+        )
+    )

@@ -10,15 +10,9 @@ from typing import Any
 
 import pytest
 
-from ghostwright.completion.pipeline import (
-    CompletionPipeline,
-    CompletionRequest,
-    Plan,
-    StopCheck,
-    indentation,
-    plan_completion,
-    postprocess,
-)
+from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest
+from ghostwright.completion.plan import Plan, StopCheck, indentation, plan_completion
+from ghostwright.completion.postprocess import Surroundings, clean_suggestion
 from ghostwright.engine.base import Engine, Generation, StopCondition
 from ghostwright.prompt import FimTokens
 from ghostwright.settings import Settings
@@ -257,6 +251,9 @@ class FakeEngine:
         max_tokens: int,
         should_stop: StopCondition,
         cancelled: threading.Event,
+        time_budget_ms: float | None = None,
+        branch: int = 0,
+        on_text: Any = None,
     ) -> Generation:
         self.calls.append(
             {
@@ -268,6 +265,11 @@ class FakeEngine:
             }
         )
         return self.result
+
+
+def postprocess(text: str, plan: Plan) -> str:
+    """The text filters with nothing around the cursor to compare against."""
+    return clean_suggestion(text, Surroundings(plan=plan, line_above="", line_below=""))
 
 
 def request(text: str, offset: int | None = None) -> CompletionRequest:
@@ -318,13 +320,13 @@ def test_complete_prefix_mode_wiring():
 def test_complete_fim_mode_sends_the_suffix():
     fim = FimTokens(prefix=-1, suffix=-2, middle=-3)
     engine = FakeEngine(canned("a, b)"), fim=fim, bos=None)
-    text = "x = foo()\ny = 2\n"
+    text = "total = foo()\ny = 2\n"
     offset = text.index(")")
     suggestion = CompletionPipeline(Settings()).complete(
         engine, request(text, offset), threading.Event()
     )
     call = engine.calls[0]
-    expected = (-1, *[ord(c) for c in "x = foo("], -2, *[ord(c) for c in ")\ny = 2\n"], -3)
+    expected = (-1, *[ord(c) for c in "total = foo("], -2, *[ord(c) for c in ")\ny = 2\n"], -3)
     assert call["prompt"] == expected
     assert call["prompt"][call["heal_index"]] == ord("(")
     assert suggestion is not None
@@ -361,7 +363,7 @@ def test_complete_returns_none_when_code_follows_and_does_not_generate():
 def test_complete_returns_none_when_cancelled():
     engine = FakeEngine(canned("    y = 2", stop_reason="cancelled"))
     result = CompletionPipeline(Settings()).complete(
-        engine, request("def f():\n    "), threading.Event()
+        engine, request("def compute():\n    "), threading.Event()
     )
     assert result is None
     assert len(engine.calls) == 1
@@ -375,7 +377,9 @@ def test_complete_returns_none_for_an_empty_suggestion():
 
 def test_complete_score_is_zero_without_logprobs():
     engine = FakeEngine(canned("1", token_logprobs=(), stop_reason="eos"))
-    suggestion = CompletionPipeline(Settings()).complete(engine, request("x = "), threading.Event())
+    suggestion = CompletionPipeline(Settings()).complete(
+        engine, request("total_count = "), threading.Event()
+    )
     assert suggestion is not None
     assert suggestion.text == "1"
     assert suggestion.score == 0.0

@@ -34,7 +34,7 @@ def test_defaults_when_no_layer_sets_anything(no_file):
     resolved = resolve_settings(environ={}, file=no_file)
     assert resolved.settings == Settings()
     assert resolved.settings.model is None
-    assert resolved.settings.max_tokens == 64
+    assert resolved.settings.max_tokens == 128
     assert resolved.settings.max_lines == 4
     assert resolved.settings.enabled is True
     assert resolved.settings.log_level == "INFO"
@@ -83,7 +83,7 @@ def test_file_values_are_not_parsed_from_text(tmp_path):
     # Only the environment layer converts strings; a quoted number in TOML is a type error.
     path = write_toml(tmp_path, '[ghostwright]\nmax_tokens = "32"\nenabled = "yes"\n')
     resolved = resolve_settings(environ={}, file=path)
-    assert resolved.settings.max_tokens == 64
+    assert resolved.settings.max_tokens == 128
     assert resolved.settings.enabled is True
     assert resolved.sources["max_tokens"] == DEFAULTS
     assert len(resolved.warnings) == 2
@@ -147,14 +147,14 @@ def test_environment_blank_model_means_unset(no_file):
 @pytest.mark.parametrize("bad", ["abc", "3.5", "", "--5", "1e3"])
 def test_environment_bad_integer_warns_and_keeps_the_default(no_file, bad):
     resolved = resolve_settings(environ={"GHOSTWRIGHT_MAX_TOKENS": bad}, file=no_file)
-    assert resolved.settings.max_tokens == 64
+    assert resolved.settings.max_tokens == 128
     assert resolved.sources["max_tokens"] == DEFAULTS
     assert len(resolved.warnings) == 1
     warning = resolved.warnings[0]
     assert warning.startswith("environment:")
     assert "max_tokens" in warning
     assert repr(bad) in warning
-    assert "keeping 64" in warning
+    assert "keeping 128" in warning
 
 
 def test_environment_bad_value_keeps_the_file_value(tmp_path):
@@ -223,14 +223,14 @@ def test_editor_section_helper():
 def test_editor_strings_are_not_parsed(no_file):
     # Editors send JSON: "32" for an integer is a type error there, unlike in the environment.
     resolved = resolve_settings(editor={"maxTokens": "32"}, environ={}, file=no_file)
-    assert resolved.settings.max_tokens == 64
+    assert resolved.settings.max_tokens == 128
     assert len(resolved.warnings) == 1
     assert resolved.warnings[0].startswith("editor:")
 
 
 def test_editor_boolean_for_integer_is_invalid(no_file):
     resolved = resolve_settings(editor={"maxTokens": True}, environ={}, file=no_file)
-    assert resolved.settings.max_tokens == 64
+    assert resolved.settings.max_tokens == 128
     assert "expected an integer" in resolved.warnings[0]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from ghostwright.completion.pipeline import indentation
+from ghostwright.completion.plan import indentation
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "inventory.py"
 READY_TIMEOUT_S = 120.0

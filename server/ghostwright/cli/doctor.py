@@ -43,7 +43,8 @@ def doctor_report() -> str:
             lines.append("  FIM tokens   none: prefix-only prompts")
         else:
             lines.append(
-                f"  FIM tokens   prefix={fim.prefix} suffix={fim.suffix} middle={fim.middle}"
+                f"  FIM tokens   prefix={fim.prefix} suffix={fim.suffix} middle={fim.middle} "
+                f"(from {fim.source}, {fim.order.upper()} order)"
             )
     except GhostwrightError as exc:
         lines.append(f"  PROBLEM: {exc}")

@@ -1,29 +1,29 @@
-"""The completion pipeline: from a cursor in a document to a suggestion worth showing.
+"""The model half of the completion pipeline: from a request snapshot to cleaned suggestions.
 
-Steps, top to bottom: decide whether and how much to complete at this spot, build the prompt,
-generate with stop conditions that end the suggestion where a person would, clean the text
-up, and score it. Everything here is plain data in, plain data out; the LSP layer converts.
+Runs on the model thread. Steps, top to bottom: plan where and how much to complete, build the
+prompt (context chunks, prefix, suffix), generate with stops that end the suggestion where a
+person would (block, line limit, time budget), clean the text with the post-processing filters,
+and score. The asynchronous half (gate, caches, debounce, cancellation, syntax checks) is
+`ghostwright.completion.service`.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
-from ghostwright.engine.base import Engine
-from ghostwright.prompt import build_prompt
+from ghostwright.completion.plan import StopCheck, plan_completion
+from ghostwright.completion.postprocess import clean_suggestion, surroundings_of
+from ghostwright.engine.base import Engine, Generation
+from ghostwright.prompt import ContextChunk, build_prompt
 from ghostwright.settings import Settings
 
-# Mid-line completion only when what follows the cursor on its line is closing brackets,
-# quotes and punctuation (Copilot's rule): otherwise the suggestion would fight the text.
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-# How far back to look for the indentation of the block an empty cursor line is in.
-_LOOKBACK_CHARS = 1 << 16
-_CLOSERS_ONLY = re.compile(r"""[\s)\]}>"'`;:,.]*""")
+# Fewer characters before the cursor than this is too little to go on (Copilot's rule).
+MIN_PROMPT_CHARS = 10
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,18 @@ class CompletionRequest:
     language_id: str
     text: str
     offset: int
+    context: tuple[ContextChunk, ...] = ()
+    """Extra context gathered from the document's tree and other open documents."""
+    comment: str = "#"
+    """The language's line-comment marker, to label context chunks in the prompt."""
+
+    @property
+    def prefix(self) -> str:
+        return self.text[: self.offset]
+
+    @property
+    def suffix(self) -> str:
+        return self.text[self.offset :]
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,9 @@ class Suggestion:
     score: float
     """Placeholder confidence (geometric-mean token probability) until the predictor scores."""
     mode: str
+    """How the prompt was built: "fim" or "prefix"."""
+    source: str
+    """Where the text came from: "model", "cache" (incl. typing-through) or "in-flight"."""
     prompt_tokens: int
     reused_tokens: int
     evaluated_tokens: int
@@ -53,134 +68,72 @@ class Suggestion:
     total_ms: float
     stop_reason: str
 
-
-@dataclass(frozen=True)
-class Plan:
-    """How to complete at this cursor."""
-
-    max_lines: int
-    line_prefix: str
-    """The cursor line up to the cursor."""
-    line_rest: str
-    """The cursor line after the cursor."""
-    block_indent: int
-    """Indentation of the block the cursor is in: a later line indented less ends the suggestion."""
-
-    def scope_indent(self, first_line: str) -> int:
-        """The dedent limit, once the first line (cursor line + generated start) is known.
-
-        A suggestion that itself starts further left (a new top-level `def` typed at column 0)
-        sets a lower limit.
-        """
-        full_line = self.line_prefix + first_line
-        if not full_line.strip():
-            return self.block_indent
-        return min(self.block_indent, indentation(full_line))
+    def remainder(self, typed: str, total_ms: float, source: str) -> Suggestion:
+        """What is left of this suggestion after the person typed its first characters."""
+        return replace(
+            self,
+            id=uuid.uuid4().hex,
+            text=self.text[len(typed) :],
+            source=source,
+            model_ms=0.0,
+            prompt_tokens=0,
+            reused_tokens=0,
+            evaluated_tokens=0,
+            total_ms=total_ms,
+        )
 
 
-def indentation(line: str) -> int:
-    """Width of a line's leading whitespace, tabs counted as 4."""
-    stripped = line.lstrip(" \t")
-    return len(line[: len(line) - len(stripped)].expandtabs(4))
-
-
-def _block_indent(prefix: str, line_prefix: str) -> int:
-    """The cursor line's indentation (an editor's auto-indent counts); on an empty line, that
-    of the last non-blank line above."""
-    if line_prefix:
-        return indentation(line_prefix)
-    above = prefix[max(0, len(prefix) - _LOOKBACK_CHARS) :]
-    for line in reversed(_LINE_BREAK.split(above)):
-        if line.strip():
-            return indentation(line)
-    return 0
-
-
-def _last_line(text: str) -> str:
-    """The text after the last line break (CRLF, CR or LF)."""
-    return text[max(text.rfind("\n"), text.rfind("\r")) + 1 :]
-
-
-def plan_completion(prefix: str, suffix: str, max_lines: int) -> Plan | None:
-    """Single- or multi-line, or None when the spot should not be completed."""
-    line_end = _LINE_BREAK.search(suffix)
-    line_rest = suffix[: line_end.start()] if line_end else suffix
-    if not _CLOSERS_ONLY.fullmatch(line_rest):
-        return None
-    line_prefix = _last_line(prefix)
-    lines = max_lines if line_rest.strip() == "" else 1
-    return Plan(lines, line_prefix, line_rest, _block_indent(prefix, line_prefix))
-
-
-def _bracket_balance(text: str) -> int:
-    """Opening minus closing brackets: negative when the line closes more than it opens."""
-    return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
-
-
-def _scope_lines(lines: list[str], plan: Plan) -> list[str]:
-    """The leading lines that stay within the line limit and the cursor's block."""
-    limit = plan.scope_indent(lines[0])
-    kept = [lines[0]]
-    for line in lines[1 : plan.max_lines]:
-        if line.strip() and indentation(line) < limit:
-            break
-        kept.append(line)
-    return kept
-
-
-class StopCheck:
-    """Ends generation at the line limit or when a finished line leaves the cursor's block."""
-
-    def __init__(self, plan: Plan) -> None:
-        self._plan = plan
-
-    def __call__(self, text: str) -> bool:
-        finished = text.split("\n")[:-1]
-        if not finished:
-            return False
-        return len(finished) >= self._plan.max_lines or len(
-            _scope_lines(finished, self._plan)
-        ) < len(finished)
-
-
-def postprocess(text: str, plan: Plan) -> str:
-    """Cut the raw generation down to what should be shown."""
-    kept = _scope_lines(text.replace("\r\n", "\n").split("\n"), plan)
-    while len(kept) > 1 and not kept[-1].strip():
-        kept.pop()
-    result = "\n".join(kept).rstrip()
-    rest = plan.line_rest.strip()
-    overclosed = _bracket_balance(plan.line_prefix + result + plan.line_rest) < 0
-    if rest and overclosed and "\n" not in result and result.endswith(rest):
-        result = result[: -len(rest)].rstrip()
-    if not result.strip():
-        return ""
-    return result
-
-
-def _confidence(logprobs: tuple[float, ...]) -> float:
+def confidence(logprobs: tuple[float, ...]) -> float:
+    """Geometric-mean token probability of a generation."""
     if not logprobs:
         return 0.0
     return math.exp(sum(logprobs) / len(logprobs))
 
 
 class CompletionPipeline:
-    """Turns a request into a suggestion with one engine and the current settings."""
+    """Turns a request into suggestions with one engine and the current settings."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     def complete(
-        self, engine: Engine, request: CompletionRequest, cancelled: threading.Event
+        self,
+        engine: Engine,
+        request: CompletionRequest,
+        cancelled: threading.Event,
+        on_text: Callable[[str], None] | None = None,
     ) -> Suggestion | None:
+        """The best suggestion at the cursor, or None when nothing should be shown."""
+        found = self.candidates(engine, request, cancelled, count=1, on_text=on_text)
+        return found[0] if found else None
+
+    def candidates(
+        self,
+        engine: Engine,
+        request: CompletionRequest,
+        cancelled: threading.Event,
+        *,
+        count: int,
+        on_text: Callable[[str], None] | None = None,
+    ) -> list[Suggestion]:
+        """Up to `count` distinct suggestions, best first.
+
+        The first is the greedy continuation; each further one starts with the next-best first
+        token and continues greedily (the prompt is already in the KV cache, so each costs only
+        its own tokens). Ranked by confidence, duplicates dropped.
+        """
         started = time.perf_counter()
-        prefix, suffix = request.text[: request.offset], request.text[request.offset :]
+        prefix, suffix = request.prefix, request.suffix
+        if len(prefix.strip()) < MIN_PROMPT_CHARS:
+            return []
         plan = plan_completion(prefix, suffix, self.settings.max_lines)
         if plan is None:
-            return None
-        budget = engine.n_ctx - self.settings.max_tokens - 8
-        max_prefix = max(16, min(self.settings.prefix_tokens, budget * 3 // 4))
-        max_suffix = min(self.settings.suffix_tokens, budget - max_prefix)
+            return []
+        settings = self.settings
+        budget = engine.n_ctx - settings.max_tokens - 8
+        max_prefix = max(16, min(settings.prefix_tokens, budget * 3 // 4))
+        max_suffix = max(0, min(settings.suffix_tokens, budget - max_prefix))
+        max_context = max(0, min(settings.context_tokens, budget - max_prefix - max_suffix))
         prompt = build_prompt(
             prefix,
             suffix,
@@ -189,26 +142,40 @@ class CompletionPipeline:
             bos=engine.prompt_bos(),
             max_prefix_tokens=max_prefix,
             max_suffix_tokens=max_suffix,
+            context=request.context,
+            max_context_tokens=max_context,
+            comment=request.comment,
         )
         if not prompt.tokens:
-            return None
-        generation = engine.generate(
-            prompt.tokens,
-            heal_index=prompt.heal_index,
-            max_tokens=self.settings.max_tokens,
-            should_stop=StopCheck(plan),
-            cancelled=cancelled,
-        )
-        if generation.stop_reason == "cancelled":
-            return None
-        text = postprocess(generation.text, plan)
-        if not text:
-            return None
+            return []
+        around = surroundings_of(prefix, suffix, plan)
+        found: list[Suggestion] = []
+        for branch in range(count):
+            generation = engine.generate(
+                prompt.tokens,
+                heal_index=prompt.heal_index,
+                max_tokens=settings.max_tokens,
+                should_stop=StopCheck(plan),
+                cancelled=cancelled,
+                time_budget_ms=settings.time_budget_ms,
+                branch=branch,
+                on_text=on_text if branch == 0 else None,
+            )
+            if generation.stop_reason == "cancelled":
+                break
+            text = clean_suggestion(generation.text, around)
+            if text and all(text != other.text for other in found):
+                found.append(self._suggestion(text, prompt.mode, generation, started))
+        return sorted(found, key=lambda suggestion: -suggestion.score)
+
+    @staticmethod
+    def _suggestion(text: str, mode: str, generation: Generation, started: float) -> Suggestion:
         return Suggestion(
             id=uuid.uuid4().hex,
             text=text,
-            score=_confidence(generation.token_logprobs),
-            mode=prompt.mode,
+            score=confidence(generation.token_logprobs),
+            mode=mode,
+            source="model",
             prompt_tokens=generation.prompt_tokens,
             reused_tokens=generation.reused_tokens,
             evaluated_tokens=generation.evaluated_tokens,

@@ -25,7 +25,7 @@ class Generation:
     evaluated_tokens: int
     model_ms: float
     stop_reason: str
-    """One of: eos, max_tokens, stop_condition, cancelled, context_full."""
+    """One of: eos, max_tokens, stop_condition, time_budget, cancelled, context_full."""
 
 
 class Engine(Protocol):
@@ -48,9 +48,14 @@ class Engine(Protocol):
         max_tokens: int,
         should_stop: StopCondition,
         cancelled: threading.Event,
+        time_budget_ms: float | None = None,
+        branch: int = 0,
+        on_text: Callable[[str], None] | None = None,
     ) -> Generation:
         """Generate after `prompt` until EOS, `max_tokens`, `should_stop`, or cancellation.
 
         `heal_index` names a prompt token to remove and regenerate (token healing); the text it
-        stood for is not part of the result.
+        stood for is not part of the result. `time_budget_ms` ends generation at the first line
+        break after the budget; `branch` = k takes the k-th best first token (an alternative
+        candidate); `on_text` is called with the text so far after each token.
         """

@@ -51,18 +51,18 @@ def models_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME)) / "models"
 
 
-def _registry_text() -> str:
-    """The registry file: packaged in the wheel, or `models/registry.toml` in a checkout."""
-    packaged = resources.files("ghostwright").joinpath("_models/registry.toml")
+def models_file_text(name: str) -> str:
+    """A file of the repository's `models/` dir: packaged in the wheel, or from a checkout."""
+    packaged = resources.files("ghostwright").joinpath(f"_models/{name}")
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
-    checkout = Path(__file__).resolve().parents[3] / "models" / "registry.toml"
+    checkout = Path(__file__).resolve().parents[3] / "models" / name
     return checkout.read_text(encoding="utf-8")
 
 
 def registry() -> list[ModelSpec]:
     """Every fetchable model; the first is the embedded default."""
-    data = tomllib.loads(_registry_text())
+    data = tomllib.loads(models_file_text("registry.toml"))
     return [ModelSpec(**entry) for entry in data["model"]]
 
 

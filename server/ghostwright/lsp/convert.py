@@ -17,16 +17,18 @@ def lsp_accept_command(suggestion: Suggestion, command: str) -> types.Command:
 
 
 def lsp_inline_completion_list(
-    suggestion: Suggestion | None, position: types.Position, command: str
+    suggestions: list[Suggestion], position: types.Position, command: str
 ) -> types.InlineCompletionList:
-    if suggestion is None:
-        return types.InlineCompletionList(items=[])
-    item = types.InlineCompletionItem(
-        insert_text=suggestion.text,
-        range=types.Range(start=position, end=position),
-        command=lsp_accept_command(suggestion, command),
-    )
-    return types.InlineCompletionList(items=[item])
+    """One item per suggestion, best first, each inserted at the cursor."""
+    items = [
+        types.InlineCompletionItem(
+            insert_text=suggestion.text,
+            range=types.Range(start=position, end=position),
+            command=lsp_accept_command(suggestion, command),
+        )
+        for suggestion in suggestions
+    ]
+    return types.InlineCompletionList(items=items)
 
 
 def word_start(text: str, offset: int) -> int:
@@ -40,7 +42,7 @@ def word_start(text: str, offset: int) -> int:
 
 
 def lsp_completion_list(
-    suggestion: Suggestion | None,
+    suggestions: list[Suggestion],
     request: CompletionRequest,
     replace: types.Range,
     command: str,
@@ -50,8 +52,9 @@ def lsp_completion_list(
     The item replaces the word being typed (`replace`, from `word_start` to the cursor) with
     word + suggestion, so that the client's own filtering by the word prefix keeps it.
     """
-    if suggestion is None:
+    if not suggestions:
         return types.CompletionList(is_incomplete=True, items=[])
+    suggestion = suggestions[0]
     word = request.text[word_start(request.text, request.offset) : request.offset]
     new_text = word + suggestion.text
     label = new_text.split("\n", 1)[0].strip() or new_text.strip()

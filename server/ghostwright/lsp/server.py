@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import threading
 from typing import Any, ClassVar
 
 from lsprotocol import types
@@ -13,7 +12,8 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from ghostwright import __version__
-from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest, Suggestion
+from ghostwright.completion.pipeline import CompletionRequest, Suggestion
+from ghostwright.completion.service import CompletionService
 from ghostwright.documents import DocumentNotFoundError, Documents, PositionError
 from ghostwright.engine.manager import ModelManager, ModelState
 from ghostwright.lsp.convert import lsp_completion_list, lsp_inline_completion_list, word_start
@@ -62,9 +62,8 @@ class GhostwrightServer(LanguageServer):
         self.resolved: ResolvedSettings = resolve_settings()
         self.documents = Documents()
         self.models = ModelManager(on_change=self.model_changed_threadsafe)
-        self.pipeline = CompletionPipeline(self.resolved.settings)
+        self.completions = CompletionService(self.models, self.resolved.settings)
         self._editor_options: dict[str, Any] = {}
-        self._in_flight: dict[str, threading.Event] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         """The event loop serving the client, known once the client has initialized."""
 
@@ -95,7 +94,7 @@ class GhostwrightServer(LanguageServer):
     def apply_settings(self, editor_options: Any) -> None:
         self._editor_options = dict(editor_section(editor_options))
         self.resolved = resolve_settings(editor=self._editor_options)
-        self.pipeline = CompletionPipeline(self.resolved.settings)
+        self.completions.configure(self.resolved.settings)
         logging.getLogger("ghostwright").setLevel(self.resolved.settings.log_level)
         for warning in self.resolved.warnings:
             log.warning("%s", warning)
@@ -114,40 +113,27 @@ class GhostwrightServer(LanguageServer):
             raise JsonRpcInvalidParams(str(exc)) from exc
         return CompletionRequest(uri, document.version, document.language_id, document.text, offset)
 
-    def cancel_in_flight(self, uri: str) -> None:
-        event = self._in_flight.pop(uri, None)
-        if event is not None:
-            event.set()
-
-    async def suggest(self, request: CompletionRequest) -> Suggestion | None:
-        """Run the pipeline for the newest request of a document; older ones are cancelled."""
-        engine = self.models.engine
-        if engine is None or not self.resolved.settings.enabled:
-            return None
-        self.cancel_in_flight(request.uri)
-        cancelled = threading.Event()
-        self._in_flight[request.uri] = cancelled
-        pipeline = self.pipeline
-        try:
-            suggestion = await self.models.run(
-                lambda: pipeline.complete(engine, request, cancelled)
-            )
-        finally:
-            cancelled.set()
-            if self._in_flight.get(request.uri) is cancelled:
-                del self._in_flight[request.uri]
-        if suggestion is not None:
+    async def suggest(
+        self, request: CompletionRequest, *, invoked: bool = False
+    ) -> list[Suggestion]:
+        """Suggestions at the request's cursor through the completion service, logged."""
+        if not self.resolved.settings.enabled:
+            return []
+        suggestions = await self.completions.complete(request, invoked=invoked)
+        for suggestion in suggestions[:1]:
             log.info(
-                "suggestion %s: %d chars, %d prompt tokens (%d reused), model %.0f ms, "
-                "total %.0f ms",
+                "suggestion %s: %d chars, %d prompt tokens (%d reused), model %.1f ms, "
+                "total %.1f ms, source %s, mode %s",
                 suggestion.id,
                 len(suggestion.text),
                 suggestion.prompt_tokens,
                 suggestion.reused_tokens,
                 suggestion.model_ms,
                 suggestion.total_ms,
+                suggestion.source,
+                suggestion.mode,
             )
-        return suggestion
+        return suggestions
 
 
 server = GhostwrightServer()
@@ -181,16 +167,17 @@ def on_did_open(ls: GhostwrightServer, params: types.DidOpenTextDocumentParams) 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def on_did_change(ls: GhostwrightServer, params: types.DidChangeTextDocumentParams) -> None:
-    ls.cancel_in_flight(params.text_document.uri)
     try:
-        ls.documents.change(params)
+        document = ls.documents.change(params)
     except DocumentNotFoundError as exc:
         log.warning("didChange ignored: %s", exc)
+        return
+    ls.completions.document_changed(document.uri, document.text)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def on_did_close(ls: GhostwrightServer, params: types.DidCloseTextDocumentParams) -> None:
-    ls.cancel_in_flight(params.text_document.uri)
+    ls.completions.document_closed(params.text_document.uri)
     ls.documents.close(params.text_document.uri)
 
 
@@ -199,8 +186,9 @@ async def on_inline_completion(
     ls: GhostwrightServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList:
     request = ls.request_at(params.text_document.uri, params.position)
-    suggestion = await ls.suggest(request)
-    return lsp_inline_completion_list(suggestion, params.position, ACCEPT_COMMAND)
+    invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    suggestions = await ls.suggest(request, invoked=invoked)
+    return lsp_inline_completion_list(suggestions, params.position, ACCEPT_COMMAND)
 
 
 @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
@@ -210,8 +198,8 @@ async def on_completion(
     request = ls.request_at(params.text_document.uri, params.position)
     start = ls.documents.get(request.uri).position_at(word_start(request.text, request.offset))
     replace = types.Range(start=start, end=params.position)
-    suggestion = await ls.suggest(request)
-    return lsp_completion_list(suggestion, request, replace, ACCEPT_COMMAND)
+    suggestions = await ls.suggest(request)
+    return lsp_completion_list(suggestions[:1], request, replace, ACCEPT_COMMAND)
 
 
 @server.feature(DOCUMENT_STATE_REQUEST)

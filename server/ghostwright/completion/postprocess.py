@@ -1,0 +1,126 @@
+"""Post-processing: named filters that turn raw model text into what is worth showing.
+
+Each filter takes the text and what it needs of the cursor's surroundings, and returns the text
+to keep ("" for nothing). `clean_suggestion` applies them in order. Filters that need the parse
+tree (cut at the end of the syntactic unit, the parse check) live with the tree in
+`ghostwright.completion.structure`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ghostwright.completion.plan import Plan, scope_lines
+
+_OPENERS, _CLOSERS = "([{", ")]}"
+# Lines shorter than this ("}", "else:", "pass") legitimately repeat; longer repeats are loops.
+_MIN_REPEAT_CHARS = 6
+
+
+@dataclass(frozen=True)
+class Surroundings:
+    """What the filters look at around the cursor."""
+
+    plan: Plan
+    line_above: str
+    """The last non-blank line before the cursor line (stripped)."""
+    line_below: str
+    """The first non-blank line after the cursor line (stripped)."""
+
+
+def surroundings_of(prefix: str, suffix: str, plan: Plan) -> Surroundings:
+    above = prefix[: len(prefix) - len(plan.line_prefix)][-4096:].splitlines()
+    below = suffix[len(plan.line_rest) :][:4096].splitlines()
+    return Surroundings(
+        plan=plan,
+        line_above=next((line.strip() for line in reversed(above) if line.strip()), ""),
+        line_below=next((line.strip() for line in below if line.strip()), ""),
+    )
+
+
+def limit_to_block(text: str, around: Surroundings) -> str:
+    """Keep the lines within the line limit and the cursor's block (indentation)."""
+    return "\n".join(scope_lines(text.split("\n"), around.plan))
+
+
+def cut_at_suffix_duplicate(text: str, around: Surroundings) -> str:
+    """Cut where the suggestion starts reproducing the code below the cursor.
+
+    Small models often run on into the next existing line; showing it would duplicate it.
+    """
+    if not around.line_below:
+        return text
+    lines = text.split("\n")
+    for index in range(1, len(lines)):
+        if lines[index].strip() == around.line_below:
+            return "\n".join(lines[:index])
+    return text
+
+
+def drop_repeated_lines(text: str, around: Surroundings) -> str:
+    """Cut at a line that repeats the line above the cursor or the line before it.
+
+    Repetition is the typical failure of greedy decoding with small models.
+    """
+    lines = text.split("\n")
+    previous = around.line_above
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        whole_line = index > 0 or not around.plan.line_prefix.strip()
+        if whole_line and len(stripped) >= _MIN_REPEAT_CHARS and stripped == previous:
+            return "\n".join(lines[:index])
+        if whole_line and stripped:
+            previous = stripped
+    return text
+
+
+def bracket_balance(text: str) -> int:
+    """Opening minus closing brackets: negative when the text closes more than it opens."""
+    return sum(text.count(c) for c in _OPENERS) - sum(text.count(c) for c in _CLOSERS)
+
+
+def trim_closing_overlap(text: str, around: Surroundings) -> str:
+    """Drop closers at the end of a one-line suggestion that the rest of the line already has.
+
+    With `print(|)` and a suggestion `len(x))`, inserting it as-is would close twice. Only done
+    when the line would otherwise close more brackets than it opens.
+    """
+    plan = around.plan
+    rest = plan.line_rest.strip()
+    if not rest or "\n" in text or not text.endswith(rest):
+        return text
+    if bracket_balance(plan.line_prefix + text + plan.line_rest) >= 0:
+        return text
+    return text[: -len(rest)].rstrip()
+
+
+def drop_trailing_blank_lines(text: str, around: Surroundings) -> str:
+    lines = text.split("\n")
+    while len(lines) > 1 and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines).rstrip()
+
+
+def drop_blank(text: str, around: Surroundings) -> str:
+    """Nothing worth showing: empty or whitespace only."""
+    return text if text.strip() else ""
+
+
+FILTERS = (
+    limit_to_block,
+    cut_at_suffix_duplicate,
+    drop_repeated_lines,
+    drop_trailing_blank_lines,
+    trim_closing_overlap,
+    drop_blank,
+)
+
+
+def clean_suggestion(raw: str, around: Surroundings) -> str:
+    """Apply every filter in order; "" means nothing should be shown."""
+    text = raw.replace("\r\n", "\n")
+    for apply in FILTERS:
+        text = apply(text, around)
+        if not text:
+            return ""
+    return text

@@ -1,0 +1,229 @@
+"""The asynchronous half of the completion pipeline, on the server's event loop.
+
+For each request, in order: answer from the cache when the person typed into a suggestion they
+were shown (typing-through, no model call); else join a generation that is still running for
+this document when what was typed since matches what it produced so far; else wait out the
+person's own typing rhythm (adaptive debounce) and run the model half (`CompletionPipeline`)
+on the model thread. The newest request of a document wins: an older one still waiting or
+generating is cancelled within one token and answered empty. A document change cancels the
+running generation too, unless the change typed through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import statistics
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from ghostwright.completion.cache import SuggestionCache
+from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest, Suggestion
+from ghostwright.engine.manager import ModelManager
+from ghostwright.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Keystroke gaps longer than this are pauses, not typing rhythm.
+_MAX_GAP_S = 1.5
+# The debounce never waits longer than this after the last keystroke.
+_MAX_DEBOUNCE_S = 0.25
+
+Refiner = Callable[[CompletionRequest, str], str]
+"""Checks a suggestion against the document's parse tree; returns the text to show or ""."""
+
+
+class TypingRhythm:
+    """One document's recent keystroke gaps, to wait about one gap before asking the model.
+
+    Tabby's adaptive debounce: a person who types every 120 ms and has not typed for 120 ms has
+    probably paused; asking earlier mostly computes suggestions that the next key makes stale.
+    """
+
+    def __init__(self) -> None:
+        self._gaps: deque[float] = deque(maxlen=16)
+        self._last: float | None = None
+
+    def keystroke(self, now: float) -> None:
+        if self._last is not None and now - self._last < _MAX_GAP_S:
+            self._gaps.append(now - self._last)
+        self._last = now
+
+    def wait(self, now: float) -> float:
+        """Seconds still to wait before generating, 0 when the pause is already long enough."""
+        if self._last is None or len(self._gaps) < 3:
+            return 0.0
+        typical = min(statistics.median(self._gaps), _MAX_DEBOUNCE_S)
+        return max(0.0, typical - (now - self._last))
+
+
+@dataclass
+class _Flight:
+    """A request on its way through the model, as seen by later requests and edits."""
+
+    request: CompletionRequest
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    generating: bool = False
+    partial: str = ""
+    """The raw text generated so far (written by the model thread)."""
+    typed: str = ""
+    """What the person typed at the cursor since the request (written by the event loop)."""
+    result: asyncio.Future[list[Suggestion]] | None = None
+
+    def typed_since(self, text: str) -> str | None:
+        """What was typed at this flight's cursor to turn its text into `text`, if only that."""
+        prefix, suffix = self.request.prefix, self.request.suffix
+        typed_length = len(text) - len(prefix) - len(suffix)
+        if typed_length < 0 or not (text.startswith(prefix) and text.endswith(suffix)):
+            return None
+        return text[len(prefix) : len(prefix) + typed_length]
+
+    def agrees_with(self, typed: str) -> bool:
+        partial = self.partial
+        return partial.startswith(typed) or typed.startswith(partial)
+
+
+@dataclass
+class ServiceStats:
+    """Counters for the log and `ghostwright doctor`-style reports."""
+
+    requests: int = 0
+    cache_hits: int = 0
+    joined_in_flight: int = 0
+    model_runs: int = 0
+    superseded: int = 0
+
+
+class CompletionService:
+    """Owns the cache, the running generations, and the typing rhythm of each document."""
+
+    def __init__(self, models: ModelManager, settings: Settings) -> None:
+        self._models = models
+        self.pipeline = CompletionPipeline(settings)
+        self.cache = SuggestionCache()
+        self.refine: Refiner | None = None
+        self.stats = ServiceStats()
+        self._flights: dict[str, _Flight] = {}
+        self._rhythms: dict[str, TypingRhythm] = {}
+
+    def configure(self, settings: Settings) -> None:
+        self.pipeline = CompletionPipeline(settings)
+        self.cache.clear()
+
+    # -- document events --------------------------------------------------------------------
+    def document_changed(self, uri: str, text: str) -> None:
+        """Keep a running generation only when the change typed through what it produced."""
+        self._rhythms.setdefault(uri, TypingRhythm()).keystroke(time.monotonic())
+        flight = self._flights.get(uri)
+        if flight is None:
+            return
+        typed = flight.typed_since(text) if flight.generating else None
+        if typed is None or not flight.agrees_with(typed):
+            self._cancel(uri)
+        else:
+            flight.typed = typed
+
+    def document_closed(self, uri: str) -> None:
+        self._cancel(uri)
+        self._rhythms.pop(uri, None)
+
+    def _cancel(self, uri: str) -> None:
+        flight = self._flights.pop(uri, None)
+        if flight is not None:
+            flight.cancelled.set()
+
+    # -- requests ---------------------------------------------------------------------------
+    async def complete(
+        self, request: CompletionRequest, *, invoked: bool = False
+    ) -> list[Suggestion]:
+        """Suggestions to show at the request's cursor, best first ([] for none)."""
+        started = time.perf_counter()
+        self.stats.requests += 1
+        if not invoked:
+            hit = self.cache.lookup(request.prefix, request.suffix)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                suggestion, typed = hit
+                return [suggestion.remainder(typed, _ms_since(started), "cache")]
+            joined = await self._join_running(request, started)
+            if joined is not None:
+                return joined
+        self._cancel(request.uri)
+        flight = _Flight(request)
+        self._flights[request.uri] = flight
+        try:
+            if not invoked:
+                await asyncio.sleep(self._rhythm(request.uri).wait(time.monotonic()))
+            if flight.cancelled.is_set():
+                self.stats.superseded += 1
+                return []
+            return await self._generate(flight, invoked, started)
+        finally:
+            flight.cancelled.set()
+            if self._flights.get(request.uri) is flight:
+                del self._flights[request.uri]
+
+    def _rhythm(self, uri: str) -> TypingRhythm:
+        return self._rhythms.setdefault(uri, TypingRhythm())
+
+    async def _join_running(
+        self, request: CompletionRequest, started: float
+    ) -> list[Suggestion] | None:
+        """Wait for a running generation that the person is typing along with."""
+        flight = self._flights.get(request.uri)
+        if flight is None or flight.result is None or not flight.generating:
+            return None
+        typed = flight.typed_since(request.text)
+        if typed is None or not flight.agrees_with(typed):
+            return None
+        results = await asyncio.shield(flight.result)
+        if not results or not results[0].text.startswith(typed) or results[0].text == typed:
+            return None
+        self.stats.joined_in_flight += 1
+        return [results[0].remainder(typed, _ms_since(started), "in-flight")]
+
+    async def _generate(self, flight: _Flight, invoked: bool, started: float) -> list[Suggestion]:
+        engine = self._models.engine
+        if engine is None:
+            return []
+        request, pipeline = flight.request, self.pipeline
+        count = pipeline.settings.candidates if invoked else 1
+
+        def observe(text: str) -> None:
+            """Model thread: stop within one token once the text parts from what was typed."""
+            flight.partial = text
+            typed = flight.typed
+            if not (text.startswith(typed) or typed.startswith(text)):
+                flight.cancelled.set()
+
+        def work() -> list[Suggestion]:
+            return pipeline.candidates(
+                engine, request, flight.cancelled, count=count, on_text=observe
+            )
+
+        flight.generating = True
+        flight.result = asyncio.ensure_future(self._models.run(work))
+        self.stats.model_runs += 1
+        found = await asyncio.shield(flight.result)
+        if flight.cancelled.is_set() and self._flights.get(request.uri) is not flight:
+            self.stats.superseded += 1
+        shown = [s for s in (self._refined(request, s) for s in found) if s is not None]
+        for suggestion in shown[:1]:
+            self.cache.store(request.prefix, request.suffix, suggestion)
+        total = _ms_since(started)
+        return [replace(s, total_ms=total) for s in shown]
+
+    def _refined(self, request: CompletionRequest, suggestion: Suggestion) -> Suggestion | None:
+        if self.refine is None:
+            return suggestion
+        text = self.refine(request, suggestion.text)
+        if not text:
+            return None
+        return suggestion if text == suggestion.text else replace(suggestion, text=text)
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

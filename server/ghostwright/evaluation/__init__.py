@@ -1,0 +1,1 @@
+"""Measuring Ghostwright: the naive baseline, the completion eval, and the typing benchmark."""
