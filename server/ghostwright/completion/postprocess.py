@@ -51,7 +51,9 @@ def cut_at_suffix_duplicate(text: str, around: Surroundings) -> str:
     if not around.line_below:
         return text
     lines = text.split("\n")
-    for index in range(1, len(lines)):
+    # The first line is a whole line only when the cursor line holds nothing before it.
+    first = 0 if not around.plan.line_prefix.strip() else 1
+    for index in range(first, len(lines)):
         if lines[index].strip() == around.line_below:
             return "\n".join(lines[:index])
     return text

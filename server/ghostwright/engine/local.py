@@ -260,7 +260,9 @@ class LocalEngine:
         if not self._decode(prompt[reused:], reused, cancelled):
             stop_reason = "cancelled"
             max_tokens = 0
-        deadline = started + time_budget_ms / 1000.0 if time_budget_ms is not None else None
+        # The budget is for generation, not prompt evaluation (llama.cpp's t_max_predict_ms).
+        budget_s = time_budget_ms / 1000.0 if time_budget_ms is not None else None
+        deadline = time.perf_counter() + budget_s if budget_s is not None else None
         branched = False
         for _ in range(max_tokens):
             if cancelled.is_set():

@@ -1,0 +1,232 @@
+"""End to end: the completion engine's mechanisms, through the real server and default model.
+
+KV reuse across keystrokes, typing-through without the model, joining a running generation,
+multi-line at an empty block, trimming what duplicates the code below, manual invocation with
+several candidates, and a suggestion in every supported language.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from tests.conftest import EXAMPLES, SERVER_COMMAND, server_env
+from tests.e2e.test_server import (
+    edit_at,
+    inline_completion,
+    open_document,
+    wait_for_state,
+    watch_status,
+)
+
+HOME = Path(tempfile.mkdtemp(prefix="ghostwright-engine-"))
+GENEROUS_BUDGET = {"ghostwright": {"timeBudgetMs": 10000}}
+SUGGESTION_LOG = re.compile(
+    r"suggestion (?P<id>\w+): (?P<chars>\d+) chars, (?P<prompt>\d+) prompt tokens "
+    r"\((?P<reused>\d+) reused\), model (?P<model>[\d.]+) ms, total (?P<total>[\d.]+) ms, "
+    r"source (?P<source>[\w-]+), mode (?P<mode>\w+)"
+)
+
+
+@pytest_lsp.fixture(
+    scope="module",
+    config=ClientServerConfig(server_command=SERVER_COMMAND, server_env=server_env(HOME)),
+)
+async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
+    statuses = watch_status(lsp_client)
+    # A generous time budget: these tests are about planning and stopping, not the clock.
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            initialization_options=GENEROUS_BUDGET,
+        )
+    )
+    assert (await wait_for_state(statuses, "ready", "failed"))["state"] == "ready"
+    yield
+    await lsp_client.shutdown_session()
+
+
+def logged_suggestions(client: LanguageClient) -> list[dict[str, Any]]:
+    """The server's per-suggestion log lines, parsed."""
+    found = []
+    for message in client.log_messages:
+        match = SUGGESTION_LOG.search(message.message)
+        if match:
+            found.append(match.groupdict())
+    return found
+
+
+async def last_logged(client: LanguageClient, suggestion_id: str) -> dict[str, Any]:
+    """The log line of one suggestion (log messages may trail the response a little)."""
+    for _ in range(50):
+        for entry in logged_suggestions(client):
+            if entry["id"] == suggestion_id:
+                return entry
+        await _sleep(0.05)
+    raise AssertionError(f"no log line for suggestion {suggestion_id}")
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+def suggestion_id(item: types.InlineCompletionItem) -> str:
+    assert item.command is not None and item.command.arguments
+    return str(item.command.arguments[0]["id"])
+
+
+async def test_consecutive_keystrokes_reuse_the_kv_cache(client: LanguageClient) -> None:
+    uri = "file:///tmp/ghostwright-engine/kv.py"
+    text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+    cut = text.index("    return min(") + len("    return min(")
+    open_document(client, uri, text[:cut] + "\n")
+    line, column = text[:cut].count("\n"), len("    return min(")
+    first = await inline_completion(client, uri, line, column)
+    assert first
+    # The person types a character the suggestion does not start with: a new model run.
+    edit_at(client, uri, 2, line, column, "[")
+    second = await inline_completion(client, uri, line, column + 1)
+    assert second
+    logged = await last_logged(client, suggestion_id(second[0]))
+    assert logged["source"] == "model"
+    assert int(logged["reused"]) > 0.9 * int(logged["prompt"])
+
+
+async def test_typing_through_answers_without_the_model(client: LanguageClient) -> None:
+    uri = "file:///tmp/ghostwright-engine/through.py"
+    text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+    cut = text.index("    return sum(") + len("    return sum(")
+    open_document(client, uri, "# through\n" + text[:cut] + "\n")
+    line, column = text[:cut].count("\n") + 1, len("    return sum(")
+    shown = await inline_completion(client, uri, line, column)
+    assert shown and isinstance(shown[0].insert_text, str) and len(shown[0].insert_text) > 3
+    suggestion = shown[0].insert_text
+    typed = suggestion[:3]
+    edit_at(client, uri, 2, line, column, typed)
+    rest = await inline_completion(client, uri, line, column + len(typed))
+    assert rest and rest[0].insert_text == suggestion[len(typed) :]
+    logged = await last_logged(client, suggestion_id(rest[0]))
+    assert logged["source"] == "cache"
+    assert float(logged["model"]) == 0.0
+    assert int(logged["prompt"]) == 0
+
+
+async def test_multi_line_suggestion_at_an_empty_block(client: LanguageClient) -> None:
+    uri = "file:///tmp/ghostwright-engine/block.py"
+    text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+    cut = text.index("    item = find_item(items, name)")
+    open_document(client, uri, text[:cut] + "    \n\n\ndef cheapest(items):\n    pass\n")
+    line = text[:cut].count("\n")
+    items = await inline_completion(client, uri, line, 4)
+    assert items and isinstance(items[0].insert_text, str)
+    lines = items[0].insert_text.split("\n")
+    assert len(lines) >= 2, items[0].insert_text
+    # Nothing past the end of the block: no line indented less than the body.
+    assert all(not line.strip() or line.startswith("    ") for line in lines[1:])
+
+
+async def test_time_budget_ends_the_suggestion_at_a_line_break(client: LanguageClient) -> None:
+    """With a 10 ms budget, generation stops at the first line break: one line only."""
+    uri = "file:///tmp/ghostwright-engine/budget.py"
+    text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+    cut = text.index("    item = find_item(items, name)")
+    open_document(client, uri, text[:cut] + "    \n\n\ndef cheapest(items):\n    pass\n")
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"ghostwright": {"timeBudgetMs": 10}})
+    )
+    try:
+        items = await inline_completion(client, uri, text[:cut].count("\n"), 4)
+        assert items and isinstance(items[0].insert_text, str)
+        assert "\n" not in items[0].insert_text
+    finally:
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings=GENEROUS_BUDGET)
+        )
+
+
+async def test_suggestion_stops_before_duplicating_the_code_below(client: LanguageClient) -> None:
+    uri = "file:///tmp/ghostwright-engine/suffix.py"
+    prefix = "numbers = [\n    1,\n    2,\n    3,\n    4,\n"
+    open_document(client, uri, prefix + "\n    6,\n    7,\n]\n")
+    items = await inline_completion(client, uri, 5, 0)
+    assert items
+    assert items[0].insert_text == "    5,"  # the model runs on into "6,", which is cut
+
+
+async def test_manual_invocation_offers_distinct_ranked_candidates(client: LanguageClient) -> None:
+    uri = "file:///tmp/ghostwright-engine/invoked.py"
+    text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+    cut = text.index("    return min(") + len("    return min(")
+    open_document(client, uri, "# invoked\n" + text[:cut] + "\n")
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=text[:cut].count("\n") + 1, character=15),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Invoked
+            ),
+        )
+    )
+    assert isinstance(result, types.InlineCompletionList)
+    texts = [item.insert_text for item in result.items]
+    assert 2 <= len(texts) <= 3
+    assert len(set(texts)) == len(texts)
+    scores = [item.command.arguments[0]["score"] for item in result.items]  # type: ignore[union-attr,index]
+    assert scores == sorted(scores, reverse=True)
+
+
+LANGUAGES = {
+    "python": ('def add(a, b):\n    """Return the sum of a and b."""\n    return ', "\n"),
+    "javascript": ("// Add two numbers.\nfunction add(a, b) {\n  return ", "\n}\n"),
+    "typescript": (
+        "// Add two numbers.\nfunction add(a: number, b: number): number {\n  return ",
+        "\n}\n",
+    ),
+    "typescriptreact": (
+        "// Add two numbers.\nfunction add(a: number, b: number): number {\n  return ",
+        "\n}\n",
+    ),
+    "go": (
+        "package main\n\n// Add returns the sum of a and b.\n"
+        "func Add(a int, b int) int {\n\treturn ",
+        "\n}\n",
+    ),
+    "rust": ("/// Returns the sum of a and b.\nfn add(a: i32, b: i32) -> i32 {\n    ", "\n}\n"),
+    "java": (
+        "public class MathUtil {\n    /** Returns the sum of a and b. */\n"
+        "    public static int add(int a, int b) {\n        return ",
+        "\n    }\n}\n",
+    ),
+    "c": (
+        "#include <stdio.h>\n\n/* Return the sum of a and b. */\n"
+        "int add(int a, int b) {\n    return ",
+        "\n}\n",
+    ),
+    "cpp": (
+        "#include <vector>\n\n// Return the sum of a and b.\nint add(int a, int b) {\n    return ",
+        "\n}\n",
+    ),
+    "plaintext": ("Shopping list for the week:\n- apples\n- bread\n- ", "\n"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+async def test_every_supported_language_gets_a_suggestion(
+    client: LanguageClient, language: str
+) -> None:
+    prefix, suffix = LANGUAGES[language]
+    uri = f"file:///tmp/ghostwright-engine/lang-{language}"
+    open_document(client, uri, prefix + suffix, language=language)
+    line = prefix.count("\n")
+    column = len(prefix.rsplit("\n", 1)[-1])
+    items = await inline_completion(client, uri, line, column)
+    assert items and isinstance(items[0].insert_text, str) and items[0].insert_text.strip()
