@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck pytest setup model clean
+.PHONY: demo test lint typecheck pytest setup model bench eval clean
 
 # A virtual environment with Ghostwright (editable) and its dev tools. pip's wheel cache keeps
 # the llama-cpp-python source build (minutes on 2 cores) from being repeated.
@@ -34,6 +34,14 @@ pytest: model
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Replayed typing against the real server and the naive path, in one run (see README).
+bench: model
+	$(BIN)/ghostwright bench $(BENCH_ARGS)
+
+# Suggestions vs. what the standard library's authors wrote, held-out packages (see README).
+eval: model
+	$(BIN)/ghostwright eval completion --naive $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

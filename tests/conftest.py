@@ -25,10 +25,15 @@ def default_model_path() -> Path:
 
 
 def server_env(tmp_home: Path, **extra: str) -> dict[str, str]:
-    """The environment for a server under test: user config isolated, model cache shared."""
+    """The environment for a server under test: user config isolated, model cache shared.
+
+    The confidence gate is off (`GHOSTWRIGHT_MIN_CONFIDENCE=0`) so that tests of the machinery
+    behind a suggestion see every suggestion the model makes; the gate's own tests set it.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("GHOSTWRIGHT_")}
     env["XDG_CONFIG_HOME"] = str(tmp_home / "config")
     env["XDG_DATA_HOME"] = str(tmp_home / "data")
+    env["GHOSTWRIGHT_MIN_CONFIDENCE"] = "0"
     env.update(extra)
     return env
 
@@ -44,7 +49,15 @@ def fim_model_path(default_model_path: Path, tmp_path_factory: pytest.TempPathFa
     target = tmp_path_factory.mktemp("fim") / "smollm2-fim.gguf"
     tool = Path(sys.executable).with_name("gguf-new-metadata")
     command = [str(tool)]
-    for name, token in (("fim_pre", 7), ("fim_suf", 8), ("fim_mid", 9), ("fim_rep", 3), ("fim_sep", 5)):
+    for name, token in (
+        ("fim_pre", 7),
+        ("fim_suf", 8),
+        ("fim_mid", 9),
+        ("fim_rep", 3),
+        ("fim_sep", 5),
+    ):
         command += ["--special-token-by-id", name, str(token)]
-    subprocess.run([*command, str(default_model_path), str(target)], check=True, capture_output=True)
+    subprocess.run(
+        [*command, str(default_model_path), str(target)], check=True, capture_output=True
+    )
     return target

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from lsprotocol import types
 
+from ghostwright.syntax import SyntaxTree
+
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -71,9 +73,14 @@ class Document:
     text: str
     encoding: str = UTF16
     line_starts: list[int] = field(default_factory=list)
+    tree: SyntaxTree = field(init=False)
+    """The tree-sitter tree of the text, updated incrementally with every change."""
+    last_edit: int = 0
+    """Offset where the latest change ended: where the person is working."""
 
     def __post_init__(self) -> None:
         self._index_lines()
+        self.tree = SyntaxTree(self.language_id, self.text)
 
     def _index_lines(self) -> None:
         self.line_starts = [0] + [match.end() for match in _LINE_BREAK.finditer(self.text)]
@@ -113,14 +120,19 @@ class Document:
             character=index_to_column(self.line_text(line), column_index, self.encoding),
         )
 
-    def apply_change(self, change: types.TextDocumentContentChangeEvent) -> None:
+    def apply_change(self, change: types.TextDocumentContentChangeEvent) -> int:
+        """Apply one change; return the offset where the changed text now ends."""
         if isinstance(change, types.TextDocumentContentChangeWholeDocument):
             self.text = change.text
-        else:
-            start = self.offset_at(change.range.start)
-            end = max(start, self.offset_at(change.range.end))
-            self.text = self.text[:start] + change.text + self.text[end:]
+            self.tree = SyntaxTree(self.language_id, self.text)
+            self._index_lines()
+            return 0
+        start = self.offset_at(change.range.start)
+        end = max(start, self.offset_at(change.range.end))
+        self.text = self.text[:start] + change.text + self.text[end:]
+        self.tree.apply_edit(start, end, change.text)
         self._index_lines()
+        return start + len(change.text)
 
 
 @dataclass
@@ -138,7 +150,7 @@ class Documents:
     def change(self, params: types.DidChangeTextDocumentParams) -> Document:
         document = self.get(params.text_document.uri)
         for change in params.content_changes:
-            document.apply_change(change)
+            document.last_edit = document.apply_change(change)
         document.version = params.text_document.version
         return document
 
@@ -153,3 +165,6 @@ class Documents:
 
     def __contains__(self, uri: object) -> bool:
         return uri in self._open
+
+    def all(self) -> list[Document]:
+        return list(self._open.values())

@@ -47,6 +47,9 @@ class Settings:
     """Most prompt tokens of extra context: other files' definitions, imports, scope headers."""
     candidates: int = 3
     """Distinct suggestions offered when completion is invoked by hand."""
+    min_confidence: float = 0.6
+    """Automatic suggestions scored below this (0..1) are not shown; invoked ones always are.
+    The default was chosen for the default model on the eval's tune packages (README)."""
     enabled: bool = True
     """Answer completion requests at all."""
     log_level: str = "INFO"
@@ -64,6 +67,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "time_budget_ms": (lambda v: 10 <= v <= 60000, "between 10 and 60000"),
     "context_tokens": (lambda v: 0 <= v <= 1 << 20, "between 0 and 1048576"),
     "candidates": (lambda v: 1 <= v <= 10, "between 1 and 10"),
+    "min_confidence": (lambda v: 0.0 <= v <= 1.0, "between 0 and 1"),
     "max_lines": (lambda v: 1 <= v <= 200, "between 1 and 200"),
     "prefix_tokens": (lambda v: 16 <= v <= 1 << 20, "between 16 and 1048576"),
     "suffix_tokens": (lambda v: 0 <= v <= 1 << 20, "between 0 and 1048576"),
@@ -125,6 +129,18 @@ def _coerce(name: str, raw: Any, from_text: bool) -> Any:
             value = int(raw)
         else:
             raise ValueError("expected an integer")
+    elif kind == "float":
+        if isinstance(raw, bool):
+            raise ValueError("expected a number")
+        if isinstance(raw, int | float):
+            value = float(raw)
+        elif from_text and isinstance(raw, str):
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError("expected a number") from None
+        else:
+            raise ValueError("expected a number")
     elif kind == "str":
         if not isinstance(raw, str):
             raise ValueError("expected a string")

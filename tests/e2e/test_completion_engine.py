@@ -7,16 +7,16 @@ several candidates, and a suggestion in every supported language.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from ghostwright.evaluation.bench import SuggestionLog, parse_suggestion_log
+from ghostwright.syntax import SyntaxTree
 from tests.conftest import EXAMPLES, SERVER_COMMAND, server_env
 from tests.e2e.test_server import (
     edit_at,
@@ -28,11 +28,6 @@ from tests.e2e.test_server import (
 
 HOME = Path(tempfile.mkdtemp(prefix="ghostwright-engine-"))
 GENEROUS_BUDGET = {"ghostwright": {"timeBudgetMs": 10000}}
-SUGGESTION_LOG = re.compile(
-    r"suggestion (?P<id>\w+): (?P<chars>\d+) chars, (?P<prompt>\d+) prompt tokens "
-    r"\((?P<reused>\d+) reused\), model (?P<model>[\d.]+) ms, total (?P<total>[\d.]+) ms, "
-    r"source (?P<source>[\w-]+), mode (?P<mode>\w+)"
-)
 
 
 @pytest_lsp.fixture(
@@ -53,21 +48,17 @@ async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
     await lsp_client.shutdown_session()
 
 
-def logged_suggestions(client: LanguageClient) -> list[dict[str, Any]]:
-    """The server's per-suggestion log lines, parsed."""
-    found = []
-    for message in client.log_messages:
-        match = SUGGESTION_LOG.search(message.message)
-        if match:
-            found.append(match.groupdict())
-    return found
+def logged_suggestions(client: LanguageClient) -> list[SuggestionLog]:
+    """The server's per-suggestion log lines, parsed as the benchmark parses them."""
+    parsed = (parse_suggestion_log(message.message) for message in client.log_messages)
+    return [entry for entry in parsed if entry is not None]
 
 
-async def last_logged(client: LanguageClient, suggestion_id: str) -> dict[str, Any]:
+async def last_logged(client: LanguageClient, suggestion_id: str) -> SuggestionLog:
     """The log line of one suggestion (log messages may trail the response a little)."""
     for _ in range(50):
         for entry in logged_suggestions(client):
-            if entry["id"] == suggestion_id:
+            if entry.id == suggestion_id:
                 return entry
         await _sleep(0.05)
     raise AssertionError(f"no log line for suggestion {suggestion_id}")
@@ -97,8 +88,9 @@ async def test_consecutive_keystrokes_reuse_the_kv_cache(client: LanguageClient)
     second = await inline_completion(client, uri, line, column + 1)
     assert second
     logged = await last_logged(client, suggestion_id(second[0]))
-    assert logged["source"] == "model"
-    assert int(logged["reused"]) > 0.9 * int(logged["prompt"])
+    assert logged.source == "model"
+    assert logged.reused_tokens is not None and logged.prompt_tokens is not None
+    assert logged.reused_tokens > 0.9 * logged.prompt_tokens
 
 
 async def test_typing_through_answers_without_the_model(client: LanguageClient) -> None:
@@ -115,9 +107,9 @@ async def test_typing_through_answers_without_the_model(client: LanguageClient) 
     rest = await inline_completion(client, uri, line, column + len(typed))
     assert rest and rest[0].insert_text == suggestion[len(typed) :]
     logged = await last_logged(client, suggestion_id(rest[0]))
-    assert logged["source"] == "cache"
-    assert float(logged["model"]) == 0.0
-    assert int(logged["prompt"]) == 0
+    assert logged.source == "cache"
+    assert logged.model_ms == 0.0
+    assert logged.prompt_tokens == 0
 
 
 async def test_multi_line_suggestion_at_an_empty_block(client: LanguageClient) -> None:
@@ -162,25 +154,91 @@ async def test_suggestion_stops_before_duplicating_the_code_below(client: Langua
     assert items[0].insert_text == "    5,"  # the model runs on into "6,", which is cut
 
 
-async def test_manual_invocation_offers_distinct_ranked_candidates(client: LanguageClient) -> None:
-    uri = "file:///tmp/ghostwright-engine/invoked.py"
+async def test_suggestions_that_run_past_the_statement_are_cut_to_what_parses(
+    client: LanguageClient,
+) -> None:
+    """Mid-line in real code the model runs on past the statement (a docstring's closing
+    quotes, then more code; a `def` header with no body). What is shown is cut there, and
+    inserting it never leaves the file parsing worse than it did."""
+    text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    checks_before = parse_checks(client)
+    shown = 0
+    for row in (12, 27, 34, 39):  # 0-based rows of real statements, cut in the middle
+        start = sum(len(line) for line in lines[:row])
+        column = len(lines[row].rstrip()) // 2
+        document = text[: start + column] + "\n" + text[start + len(lines[row]) :]
+        uri = f"file:///tmp/ghostwright-engine/structure-{row}.py"
+        open_document(client, uri, document)
+        items = await inline_completion(client, uri, row, column)
+        if not items:
+            continue
+        shown += 1
+        suggestion = items[0].insert_text
+        assert isinstance(suggestion, str)
+        tree = SyntaxTree("python", document)
+        assert tree.errors_with_insertion(start + column, suggestion) <= tree.error_count()
+    assert shown >= 2
+    await _sleep(0.2)
+    assert parse_checks(client) > checks_before
+
+
+async def test_low_confidence_suggestions_are_hidden_unless_invoked(
+    client: LanguageClient,
+) -> None:
+    uri = "file:///tmp/ghostwright-engine/gate.py"
     text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
     cut = text.index("    return min(") + len("    return min(")
-    open_document(client, uri, "# invoked\n" + text[:cut] + "\n")
+    open_document(client, uri, "# gate\n" + text[:cut] + "\n")
+    line, column = text[:cut].count("\n") + 1, len("    return min(")
+    assert await inline_completion(client, uri, line, column)
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"ghostwright": {"minConfidence": 1.0}})
+    )
+    try:
+        await _sleep(0.2)
+        edit_at(client, uri, 2, line, column, "i")
+        assert await inline_completion(client, uri, line, column + 1) == []
+        invoked = await invoke_completion(client, uri, line, column + 1)
+        assert invoked
+    finally:
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings=GENEROUS_BUDGET)
+        )
+
+
+async def invoke_completion(
+    client: LanguageClient, uri: str, line: int, character: int
+) -> list[types.InlineCompletionItem]:
+    """Ask as a person does by hand (`InlineCompletionTriggerKind.Invoked`)."""
     result = await client.text_document_inline_completion_async(
         types.InlineCompletionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
-            position=types.Position(line=text[:cut].count("\n") + 1, character=15),
+            position=types.Position(line=line, character=character),
             context=types.InlineCompletionContext(
                 trigger_kind=types.InlineCompletionTriggerKind.Invoked
             ),
         )
     )
     assert isinstance(result, types.InlineCompletionList)
-    texts = [item.insert_text for item in result.items]
+    return list(result.items)
+
+
+def parse_checks(client: LanguageClient) -> int:
+    """How many suggestions the server has cut or dropped by the parse tree so far."""
+    return sum("parse check:" in message.message for message in client.log_messages)
+
+
+async def test_manual_invocation_offers_distinct_ranked_candidates(client: LanguageClient) -> None:
+    uri = "file:///tmp/ghostwright-engine/invoked.py"
+    text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+    cut = text.index("    return min(") + len("    return min(")
+    open_document(client, uri, "# invoked\n" + text[:cut] + "\n")
+    items = await invoke_completion(client, uri, text[:cut].count("\n") + 1, 15)
+    texts = [item.insert_text for item in items]
     assert 2 <= len(texts) <= 3
     assert len(set(texts)) == len(texts)
-    scores = [item.command.arguments[0]["score"] for item in result.items]  # type: ignore[union-attr,index]
+    scores = [item.command.arguments[0]["score"] for item in items]  # type: ignore[union-attr,index]
     assert scores == sorted(scores, reverse=True)
 
 

@@ -113,7 +113,14 @@ suffix = "<issue_start>"
 
 def test_shipped_fim_registry_is_well_formed() -> None:
     families = {family.family: family for family in fim_families()}
-    expected = {"qwen2.5-coder", "starcoder2", "codellama", "deepseek-coder", "codestral", "codegemma"}
+    expected = {
+        "qwen2.5-coder",
+        "starcoder2",
+        "codellama",
+        "deepseek-coder",
+        "codestral",
+        "codegemma",
+    }
     assert expected <= set(families)
     assert families["codestral"].order == "spm" and families["codestral"].middle is None
     assert all(family.match and family.prefix and family.suffix for family in families.values())

@@ -282,7 +282,9 @@ async def test_edit_cancels_the_running_request(client: LanguageClient) -> None:
     assert newer, "the newest request must get a suggestion"
 
 
-def edit_at(client: LanguageClient, uri: str, version: int, line: int, column: int, text: str) -> None:
+def edit_at(
+    client: LanguageClient, uri: str, version: int, line: int, column: int, text: str
+) -> None:
     """Insert `text` at a position, as an editor reports a keystroke."""
     where = types.Position(line=line, character=column)
     client.text_document_did_change(

@@ -326,3 +326,24 @@ def test_empty_editor_layer_changes_nothing(no_file):
     resolved = resolve_settings(editor={}, environ={"GHOSTWRIGHT_MAX_LINES": "2"}, file=no_file)
     assert resolved.settings.max_lines == 2
     assert resolved.sources["max_lines"] == "environment"
+
+
+def test_min_confidence_is_a_number_between_0_and_1(no_file: Path) -> None:
+    assert Settings().min_confidence == 0.6
+    resolved = resolve_settings(file=no_file, environ={"GHOSTWRIGHT_MIN_CONFIDENCE": "0.25"})
+    assert resolved.settings.min_confidence == 0.25
+    for bad in ("high", "1.5", "-0.1", "nan"):
+        resolved = resolve_settings(file=no_file, environ={"GHOSTWRIGHT_MIN_CONFIDENCE": bad})
+        assert resolved.settings.min_confidence == 0.6
+        assert any(
+            "min_confidence" in warning.lower() or "MIN_CONFIDENCE" in warning
+            for warning in resolved.warnings
+        )
+    editor = resolve_settings(file=no_file, environ={}, editor={"minConfidence": 0})
+    assert editor.settings.min_confidence == 0.0
+    assert (
+        resolve_settings(
+            file=no_file, environ={}, editor={"minConfidence": True}
+        ).settings.min_confidence
+        == 0.6
+    )

@@ -115,6 +115,40 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.file) if args.file else None)
 
 
+def _cmd_eval_completion(args: argparse.Namespace) -> int:
+    from ghostwright.evaluation.completion_eval import (
+        EvalOptions,
+        evaluate_completion,
+        format_table,
+        report_json,
+    )
+
+    options = EvalOptions(
+        corpus=Path(args.corpus) if args.corpus else None,
+        split=args.split,
+        n=args.n,
+        seed=args.seed,
+        naive=args.naive,
+    )
+    report = evaluate_completion(options)
+    print(json.dumps(report_json(report), indent=2) if args.json else format_table(report))
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from ghostwright.evaluation.bench import BenchOptions, run_bench_command
+
+    options = BenchOptions(
+        files=args.files,
+        lines=args.lines,
+        seed=args.seed,
+        speed=args.speed,
+        naive=not args.no_naive,
+        out=Path(args.out),
+    )
+    return run_bench_command(options)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ghostwright", description=__doc__)
     parser.add_argument("--version", action="version", version=f"ghostwright {__version__}")
@@ -148,6 +182,43 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="drive a real LSP session and print the suggestions")
     demo.add_argument("--file", help="file to complete in (default: the shipped example)")
     demo.set_defaults(run=_cmd_demo)
+
+    evaluate = commands.add_parser("eval", help="measure suggestions against real code")
+    eval_commands = evaluate.add_subparsers(dest="eval_command", required=True)
+    completion = eval_commands.add_parser(
+        "completion", help="suggestions vs. what the author wrote, at sampled cursor positions"
+    )
+    completion.add_argument(
+        "--corpus", metavar="DIR", help="Python files to sample (default: the standard library)"
+    )
+    completion.add_argument("--n", type=int, default=50, help="cursor positions (default 50)")
+    completion.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    completion.add_argument(
+        "--split",
+        choices=("tune", "validation", "all"),
+        default="validation",
+        help="held-out validation packages, the rest (tune), or all (default validation)",
+    )
+    completion.add_argument(
+        "--naive", action="store_true", help="also run the plain model path and compare"
+    )
+    completion.add_argument("--json", action="store_true", help="print one JSON object")
+    completion.set_defaults(run=_cmd_eval_completion)
+
+    bench = commands.add_parser(
+        "bench", help="replay a person typing real code, against Ghostwright and the naive path"
+    )
+    bench.add_argument("--files", type=int, default=3, help="files to type in (default 3)")
+    bench.add_argument("--lines", type=int, default=10, help="lines typed per file (default 10)")
+    bench.add_argument("--seed", type=int, default=0, help="trace seed (default 0)")
+    bench.add_argument(
+        "--speed", type=float, default=1.0, help="typing speed factor (default 1.0: real time)"
+    )
+    bench.add_argument("--no-naive", action="store_true", help="replay Ghostwright only")
+    bench.add_argument(
+        "--out", default="bench/results", help="report directory (default bench/results)"
+    )
+    bench.set_defaults(run=_cmd_bench)
     return parser
 
 

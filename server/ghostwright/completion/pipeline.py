@@ -66,7 +66,12 @@ class Suggestion:
     evaluated_tokens: int
     model_ms: float
     total_ms: float
+    """From the request's arrival to the answer, `waited_ms` included."""
     stop_reason: str
+    waited_ms: float = 0.0
+    """Time spent on purpose in the adaptive debounce before the model was asked."""
+    shifted_tokens: int = 0
+    """Of the reused tokens, those moved to new positions in the KV cache (chunk reuse)."""
 
     def remainder(self, typed: str, total_ms: float, source: str) -> Suggestion:
         """What is left of this suggestion after the person typed its first characters."""
@@ -76,8 +81,10 @@ class Suggestion:
             text=self.text[len(typed) :],
             source=source,
             model_ms=0.0,
+            waited_ms=0.0,
             prompt_tokens=0,
             reused_tokens=0,
+            shifted_tokens=0,
             evaluated_tokens=0,
             total_ms=total_ms,
         )
@@ -105,7 +112,12 @@ class CompletionPipeline:
     ) -> Suggestion | None:
         """The best suggestion at the cursor, or None when nothing should be shown."""
         found = self.candidates(engine, request, cancelled, count=1, on_text=on_text)
-        return found[0] if found else None
+        return found[0] if found and self.worth_showing(found[0]) else None
+
+    def worth_showing(self, suggestion: Suggestion) -> bool:
+        """The score step's decision for an automatic suggestion (invoked ones are all shown):
+        today a confidence threshold, the seam where the acceptance predictor goes."""
+        return suggestion.score >= self.settings.min_confidence
 
     def candidates(
         self,
@@ -178,6 +190,7 @@ class CompletionPipeline:
             source="model",
             prompt_tokens=generation.prompt_tokens,
             reused_tokens=generation.reused_tokens,
+            shifted_tokens=generation.shifted_tokens,
             evaluated_tokens=generation.evaluated_tokens,
             model_ms=generation.model_ms,
             total_ms=(time.perf_counter() - started) * 1000.0,

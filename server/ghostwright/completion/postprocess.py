@@ -8,11 +8,13 @@ tree (cut at the end of the syntactic unit, the parse check) live with the tree 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ghostwright.completion.plan import Plan, scope_lines
 
 _OPENERS, _CLOSERS = "([{", ")]}"
+_QUOTES = "\"'`"
 # Lines shorter than this ("}", "else:", "pass") legitimately repeat; longer repeats are loops.
 _MIN_REPEAT_CHARS = 6
 
@@ -25,7 +27,7 @@ class Surroundings:
     line_above: str
     """The last non-blank line before the cursor line (stripped)."""
     line_below: str
-    """The first non-blank line after the cursor line (stripped)."""
+    """The first non-blank line after the cursor line, with its indentation (right-stripped)."""
 
 
 def surroundings_of(prefix: str, suffix: str, plan: Plan) -> Surroundings:
@@ -34,7 +36,7 @@ def surroundings_of(prefix: str, suffix: str, plan: Plan) -> Surroundings:
     return Surroundings(
         plan=plan,
         line_above=next((line.strip() for line in reversed(above) if line.strip()), ""),
-        line_below=next((line.strip() for line in below if line.strip()), ""),
+        line_below=next((line.rstrip() for line in below if line.strip()), ""),
     )
 
 
@@ -46,15 +48,21 @@ def limit_to_block(text: str, around: Surroundings) -> str:
 def cut_at_suffix_duplicate(text: str, around: Surroundings) -> str:
     """Cut where the suggestion starts reproducing the code below the cursor.
 
-    Small models often run on into the next existing line; showing it would duplicate it.
+    Small models often run on into the next existing line; showing it would duplicate it. Lines
+    are compared with their indentation: a deeper copy (`return None` inside a new guard) is
+    new code, not the line below.
     """
     if not around.line_below:
         return text
     lines = text.split("\n")
+    line_prefix = around.plan.line_prefix
     # The first line is a whole line only when the cursor line holds nothing before it.
-    first = 0 if not around.plan.line_prefix.strip() else 1
-    for index in range(first, len(lines)):
-        if lines[index].strip() == around.line_below:
+    whole_first = not line_prefix.strip()
+    for index, line in enumerate(lines):
+        if index == 0 and not whole_first:
+            continue
+        written = line_prefix + line if index == 0 else line
+        if written.rstrip() == around.line_below:
             return "\n".join(lines[:index])
     return text
 
@@ -62,38 +70,81 @@ def cut_at_suffix_duplicate(text: str, around: Surroundings) -> str:
 def drop_repeated_lines(text: str, around: Surroundings) -> str:
     """Cut at a line that repeats the line above the cursor or the line before it.
 
-    Repetition is the typical failure of greedy decoding with small models.
+    Repetition is the typical failure of greedy decoding with small models. The cursor's line,
+    once the suggestion completes it, counts as the line before the suggestion's second line.
     """
     lines = text.split("\n")
     previous = around.line_above
     for index, line in enumerate(lines):
-        stripped = line.strip()
+        written = (around.plan.line_prefix + line if index == 0 else line).strip()
         whole_line = index > 0 or not around.plan.line_prefix.strip()
-        if whole_line and len(stripped) >= _MIN_REPEAT_CHARS and stripped == previous:
+        if whole_line and len(written) >= _MIN_REPEAT_CHARS and written == previous:
             return "\n".join(lines[:index])
-        if whole_line and stripped:
-            previous = stripped
+        if written:
+            previous = written
     return text
 
 
+def code_characters(text: str) -> Iterator[str]:
+    """The characters of `text` outside string literals (quotes `'`, `"` and backquotes, with
+    backslash escapes; a line break ends an unterminated literal)."""
+    quote = ""
+    escaped = False
+    for char in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote or char == "\n":
+                quote = ""
+        elif char in _QUOTES:
+            quote = char
+        else:
+            yield char
+
+
 def bracket_balance(text: str) -> int:
-    """Opening minus closing brackets: negative when the text closes more than it opens."""
-    return sum(text.count(c) for c in _OPENERS) - sum(text.count(c) for c in _CLOSERS)
+    """Opening minus closing brackets outside string literals: negative when the text closes
+    more than it opens."""
+    balance = 0
+    for char in code_characters(text):
+        if char in _OPENERS:
+            balance += 1
+        elif char in _CLOSERS:
+            balance -= 1
+    return balance
+
+
+def unclosed_brackets(text: str) -> str:
+    """The closers that `text` still owes, innermost first (`f(a, [1` gives `])`); brackets in
+    string literals and stray closers are ignored."""
+    owed: list[str] = []
+    for char in code_characters(text):
+        if char in _OPENERS:
+            owed.append(_CLOSERS[_OPENERS.index(char)])
+        elif owed and char == owed[-1]:
+            owed.pop()
+    return "".join(reversed(owed))
 
 
 def trim_closing_overlap(text: str, around: Surroundings) -> str:
     """Drop closers at the end of a one-line suggestion that the rest of the line already has.
 
-    With `print(|)` and a suggestion `len(x))`, inserting it as-is would close twice. Only done
-    when the line would otherwise close more brackets than it opens.
+    With `print(|)` and a suggestion `len(x))`, inserting it as-is would close twice; with
+    `console.log(|);` and `items.length)`, the same. The shortest-kept trim is the longest tail
+    of the suggestion that is also the start of the rest of the line, taken only when the line
+    would otherwise close more brackets than it opens, and only as far as balances it.
     """
     plan = around.plan
     rest = plan.line_rest.strip()
-    if not rest or "\n" in text or not text.endswith(rest):
+    if not rest or "\n" in text or bracket_balance(plan.line_prefix + text + rest) >= 0:
         return text
-    if bracket_balance(plan.line_prefix + text + plan.line_rest) >= 0:
-        return text
-    return text[: -len(rest)].rstrip()
+    for size in range(min(len(rest), len(text)), 0, -1):
+        kept = text[:-size]
+        if text.endswith(rest[:size]) and bracket_balance(plan.line_prefix + kept + rest) >= 0:
+            return kept.rstrip()
+    return text
 
 
 def drop_trailing_blank_lines(text: str, around: Surroundings) -> str:

@@ -17,13 +17,20 @@ import statistics
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ghostwright.completion.cache import SuggestionCache
 from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest, Suggestion
+from ghostwright.completion.structure import (
+    RecentChunks,
+    comment_marker,
+    gather_context,
+    refine_suggestion,
+)
+from ghostwright.documents import Document, Documents
 from ghostwright.engine.manager import ModelManager
 from ghostwright.settings import Settings
+from ghostwright.syntax import SyntaxTree
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +38,6 @@ log = logging.getLogger(__name__)
 _MAX_GAP_S = 1.5
 # The debounce never waits longer than this after the last keystroke.
 _MAX_DEBOUNCE_S = 0.25
-
-Refiner = Callable[[CompletionRequest, str], str]
-"""Checks a suggestion against the document's parse tree; returns the text to show or ""."""
 
 
 class TypingRhythm:
@@ -95,28 +99,37 @@ class ServiceStats:
     joined_in_flight: int = 0
     model_runs: int = 0
     superseded: int = 0
+    refined: int = 0
+    """Suggestions cut or dropped by the parse check."""
 
 
 class CompletionService:
     """Owns the cache, the running generations, and the typing rhythm of each document."""
 
-    def __init__(self, models: ModelManager, settings: Settings) -> None:
+    def __init__(self, models: ModelManager, settings: Settings, documents: Documents) -> None:
         self._models = models
+        self._documents = documents
         self.pipeline = CompletionPipeline(settings)
         self.cache = SuggestionCache()
-        self.refine: Refiner | None = None
+        self.recent = RecentChunks()
         self.stats = ServiceStats()
         self._flights: dict[str, _Flight] = {}
         self._rhythms: dict[str, TypingRhythm] = {}
+        self._working_in: str | None = None
 
     def configure(self, settings: Settings) -> None:
         self.pipeline = CompletionPipeline(settings)
         self.cache.clear()
 
     # -- document events --------------------------------------------------------------------
-    def document_changed(self, uri: str, text: str) -> None:
+    def document_opened(self, document: Document) -> None:
+        self.recent.remember(document.uri, document.text, 0)
+
+    def document_changed(self, document: Document) -> None:
         """Keep a running generation only when the change typed through what it produced."""
+        uri, text = document.uri, document.text
         self._rhythms.setdefault(uri, TypingRhythm()).keystroke(time.monotonic())
+        self._switch_to(uri)
         flight = self._flights.get(uri)
         if flight is None:
             return
@@ -130,6 +143,14 @@ class CompletionService:
         self._cancel(uri)
         self._rhythms.pop(uri, None)
 
+    def _switch_to(self, uri: str) -> None:
+        """When the person moves to another document, remember where they worked before."""
+        previous, self._working_in = self._working_in, uri
+        if previous is None or previous == uri or previous not in self._documents:
+            return
+        left = self._documents.get(previous)
+        self.recent.remember(previous, left.text, left.last_edit)
+
     def _cancel(self, uri: str) -> None:
         flight = self._flights.pop(uri, None)
         if flight is not None:
@@ -142,6 +163,7 @@ class CompletionService:
         """Suggestions to show at the request's cursor, best first ([] for none)."""
         started = time.perf_counter()
         self.stats.requests += 1
+        self._switch_to(request.uri)
         if not invoked:
             hit = self.cache.lookup(request.prefix, request.suffix)
             if hit is not None:
@@ -152,19 +174,37 @@ class CompletionService:
             if joined is not None:
                 return joined
         self._cancel(request.uri)
-        flight = _Flight(request)
+        flight = _Flight(self._with_context(request))
         self._flights[request.uri] = flight
         try:
+            waited = 0.0
             if not invoked:
-                await asyncio.sleep(self._rhythm(request.uri).wait(time.monotonic()))
+                waited = self._rhythm(request.uri).wait(time.monotonic())
+                await asyncio.sleep(waited)
             if flight.cancelled.is_set():
                 self.stats.superseded += 1
                 return []
-            return await self._generate(flight, invoked, started)
+            found = await self._generate(flight, invoked, started)
+            return [replace(s, waited_ms=waited * 1000.0) for s in found]
         finally:
             flight.cancelled.set()
             if self._flights.get(request.uri) is flight:
                 del self._flights[request.uri]
+
+    def _current_tree(self, request: CompletionRequest) -> SyntaxTree | None:
+        """The document's tree if it still is at the request's version."""
+        if request.uri not in self._documents:
+            return None
+        document = self._documents.get(request.uri)
+        return document.tree if document.version == request.version else None
+
+    def _with_context(self, request: CompletionRequest) -> CompletionRequest:
+        tree = self._current_tree(request)
+        if tree is None:
+            return request
+        others = [(doc.uri, doc.tree) for doc in self._documents.all() if doc.uri != request.uri]
+        context = gather_context(request.uri, tree, request.offset, others, self.recent)
+        return replace(request, context=context, comment=comment_marker(request.language_id))
 
     def _rhythm(self, uri: str) -> TypingRhythm:
         return self._rhythms.setdefault(uri, TypingRhythm())
@@ -210,6 +250,8 @@ class CompletionService:
         found = await asyncio.shield(flight.result)
         if flight.cancelled.is_set() and self._flights.get(request.uri) is not flight:
             self.stats.superseded += 1
+        if not invoked:
+            found = [s for s in found if pipeline.worth_showing(s)]
         shown = [s for s in (self._refined(request, s) for s in found) if s is not None]
         for suggestion in shown[:1]:
             self.cache.store(request.prefix, request.suffix, suggestion)
@@ -217,12 +259,21 @@ class CompletionService:
         return [replace(s, total_ms=total) for s in shown]
 
     def _refined(self, request: CompletionRequest, suggestion: Suggestion) -> Suggestion | None:
-        if self.refine is None:
+        """The suggestion checked against the parse tree (cut or dropped if it breaks it)."""
+        tree = self._current_tree(request)
+        if tree is None:
             return suggestion
-        text = self.refine(request, suggestion.text)
-        if not text:
-            return None
-        return suggestion if text == suggestion.text else replace(suggestion, text=text)
+        text = refine_suggestion(tree, request.offset, suggestion.text)
+        if text == suggestion.text:
+            return suggestion
+        self.stats.refined += 1
+        log.info(
+            "parse check: %s a suggestion of %d chars%s",
+            "cut" if text else "dropped",
+            len(suggestion.text),
+            f" to {len(text)}" if text else " (it breaks the parse)",
+        )
+        return replace(suggestion, text=text) if text else None
 
 
 def _ms_since(started: float) -> float:

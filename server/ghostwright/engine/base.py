@@ -26,6 +26,8 @@ class Generation:
     model_ms: float
     stop_reason: str
     """One of: eos, max_tokens, stop_condition, time_budget, cancelled, context_full."""
+    shifted_tokens: int = 0
+    """Of the reused tokens, those moved to a new position in the KV cache (chunk reuse)."""
 
 
 class Engine(Protocol):

@@ -68,6 +68,10 @@ def read_fim_tokens(path: Path) -> FimTokens | None:
 
 
 PROMPT_BATCH = 2048
+# The shortest run of cached tokens worth moving to a new position rather than re-evaluating:
+# a run's keys were computed with the tokens before it, so tiny runs would carry more of the
+# removed text's influence than they save (llama.vim suggests 256 for large prompts).
+SHIFT_REUSE_MIN = 32
 """Tokens per decode call: a whole prompt window fits one batch."""
 
 
@@ -110,6 +114,8 @@ class LocalEngine:
         )
         self.add_bos: bool = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
         self.bos: int = int(llama_cpp.llama_vocab_bos(self._vocab))
+        memory = llama_cpp.llama_get_memory(self._llama._ctx.ctx)
+        self._can_shift = bool(memory) and bool(llama_cpp.llama_memory_can_shift(memory))
         self._kv_tokens: list[int] = []
         self._pieces: dict[int, bytes] = {}
         self._sorted_pieces: list[tuple[bytes, int]] | None = None
@@ -157,21 +163,62 @@ class LocalEngine:
             self._kv_tokens.extend(chunk)
         return True
 
-    def _reuse_prefix(self, prompt: Sequence[int]) -> int:
-        """Keep the longest common prefix of the KV cache and `prompt`; return its length."""
+    def _reuse_prefix(self, prompt: Sequence[int]) -> tuple[int, int]:
+        """Keep what of the KV cache `prompt` can use; return (tokens kept, of them shifted).
+
+        First the longest common prefix. Then, where the model's memory can shift positions
+        (`llama_memory_can_shift`), runs of at least `SHIFT_REUSE_MIN` cached tokens that the
+        prompt still holds but earlier (a context chunk dropped, the prefix window moved down
+        the file) are moved into place: the cells in between are removed and the run's
+        positions shifted (its keys re-rotated), instead of evaluating the run again. This is
+        llama.cpp server's `--cache-reuse`, done in-process.
+        """
+        cache = self._kv_tokens
         common = 0
-        for cached, wanted in zip(self._kv_tokens, prompt, strict=False):
+        for cached, wanted in zip(cache, prompt, strict=False):
             if cached != wanted:
                 break
             common += 1
         # The last prompt token is always re-evaluated so that fresh logits exist.
-        common = min(common, len(prompt) - 1)
-        if common < len(self._kv_tokens):
-            if not self._llama._ctx.kv_cache_seq_rm(0, common, -1):
-                self._llama._ctx.kv_cache_clear()  # type: ignore[no-untyped-call]
+        limit = len(prompt) - 1
+        common = min(common, limit)
+        shifted = 0
+        context = self._llama._ctx
+        if self._can_shift and common < len(cache):
+            kept = list(cache[:common])
+            head_c = head_p = common
+            while head_c < len(cache) and head_p < limit:
+                match = 0
+                while (
+                    head_c + match < len(cache)
+                    and head_p + match < limit
+                    and cache[head_c + match] == prompt[head_p + match]
+                ):
+                    match += 1
+                if match >= SHIFT_REUSE_MIN:
+                    if not context.kv_cache_seq_rm(0, head_p, head_c):
+                        break
+                    context.kv_cache_seq_shift(0, head_c, head_c + match, head_p - head_c)
+                    kept += cache[head_c : head_c + match]
+                    shifted += match
+                    head_c += match
+                    head_p += match
+                else:
+                    head_c += 1
+            common = len(kept)
+            self._kv_tokens = cache = kept
+            # Cells past the shifted runs still hold their old positions: drop them below.
+            if not context.kv_cache_seq_rm(0, common, -1):
+                context.kv_cache_clear()  # type: ignore[no-untyped-call]
+                self._kv_tokens = []
+                return 0, 0
+            return common, shifted
+        if common < len(cache):
+            if not context.kv_cache_seq_rm(0, common, -1):
+                context.kv_cache_clear()  # type: ignore[no-untyped-call]
                 common = 0
-            del self._kv_tokens[common:]
-        return common
+            del cache[common:]
+        return common, shifted
 
     def _consistent_tokens(self, pending: bytes) -> list[int]:
         """Tokens whose text agrees with `pending`: a prefix of it, or starting with all of it."""
@@ -251,7 +298,7 @@ class LocalEngine:
         if len(prompt) >= self.n_ctx:
             raise ValueError(f"prompt of {len(prompt)} tokens does not fit n_ctx={self.n_ctx}")
         started = time.perf_counter()
-        reused = self._reuse_prefix(prompt)
+        reused, shifted = self._reuse_prefix(prompt)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         text = ""
         logprobs: list[float] = []
@@ -301,6 +348,7 @@ class LocalEngine:
             prompt_tokens=len(prompt),
             reused_tokens=reused,
             evaluated_tokens=len(prompt) - reused,
+            shifted_tokens=shifted,
             model_ms=(time.perf_counter() - started) * 1000.0,
             stop_reason=stop_reason,
         )

@@ -62,7 +62,7 @@ class GhostwrightServer(LanguageServer):
         self.resolved: ResolvedSettings = resolve_settings()
         self.documents = Documents()
         self.models = ModelManager(on_change=self.model_changed_threadsafe)
-        self.completions = CompletionService(self.models, self.resolved.settings)
+        self.completions = CompletionService(self.models, self.resolved.settings, self.documents)
         self._editor_options: dict[str, Any] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         """The event loop serving the client, known once the client has initialized."""
@@ -122,14 +122,16 @@ class GhostwrightServer(LanguageServer):
         suggestions = await self.completions.complete(request, invoked=invoked)
         for suggestion in suggestions[:1]:
             log.info(
-                "suggestion %s: %d chars, %d prompt tokens (%d reused), model %.1f ms, "
-                "total %.1f ms, source %s, mode %s",
+                "suggestion %s: %d chars, %d prompt tokens (%d reused, %d shifted), model %.1f ms, "
+                "total %.1f ms, waited %.1f ms, source %s, mode %s",
                 suggestion.id,
                 len(suggestion.text),
                 suggestion.prompt_tokens,
                 suggestion.reused_tokens,
+                suggestion.shifted_tokens,
                 suggestion.model_ms,
                 suggestion.total_ms,
+                suggestion.waited_ms,
                 suggestion.source,
                 suggestion.mode,
             )
@@ -162,7 +164,7 @@ def on_did_change_configuration(
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def on_did_open(ls: GhostwrightServer, params: types.DidOpenTextDocumentParams) -> None:
-    ls.documents.open(params.text_document)
+    ls.completions.document_opened(ls.documents.open(params.text_document))
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -172,7 +174,7 @@ def on_did_change(ls: GhostwrightServer, params: types.DidChangeTextDocumentPara
     except DocumentNotFoundError as exc:
         log.warning("didChange ignored: %s", exc)
         return
-    ls.completions.document_changed(document.uri, document.text)
+    ls.completions.document_changed(document)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)

@@ -1,0 +1,380 @@
+"""`ghostwright eval completion`: are the suggestions what the author actually wrote next?
+
+Cursor positions are picked in real code (see `corpus`), the full pipeline is asked at each
+one, and its suggestion is compared with the true rest of the line. With `--naive` the same
+model is asked the plain way (`naive.NaiveCompleter`, the text before the cursor as the prompt)
+at the same positions in the same run, so the two columns share machine, model and sample.
+
+What is measured, and why:
+- shown rate: how often a suggestion comes back at all; the pipeline may decline.
+- precision: of the suggestions shown, how many have a first line (right-stripped) equal to the
+  rest of the true line (right-stripped). This is what a user sees: a wrong suggestion costs
+  attention even when rejected.
+- exact over all: exact first-line matches over all positions, so declining never helps it.
+- edit similarity: mean `difflib` ratio of the first line over shown suggestions: near misses.
+- latency p50/p95: the caller's wall clock around each request, declined ones included (a fast
+  "no" is real latency too); for a shown suggestion it is the pipeline's `total_ms` plus the
+  cost of the call itself.
+- model p50: the model time each answer reports (every naive request, Ghostwright's shown
+  suggestions).
+
+Both sides get one untimed warm-up request first, so one-time costs (first decode, lookup
+tables) are not charged to whichever position happens to come first. Requests follow the
+picking order, which moves between files, so neither side is handed a warm KV cache by the
+sample's order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+import os
+import platform
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ghostwright.errors import GhostwrightError
+from ghostwright.evaluation.corpus import (
+    Position,
+    Split,
+    corpus_files,
+    default_corpus,
+    pick_positions,
+)
+from ghostwright.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_WARM_UP = 'def add(a, b):\n    """Add two numbers."""\n    return '
+"""A tiny document for the untimed first request of each side."""
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """What to evaluate: which corpus, which split, how many positions, and whether to compare."""
+
+    corpus: Path | None = None
+    """None means the running interpreter's standard library."""
+    split: Split = "validation"
+    n: int = 50
+    seed: int = 0
+    naive: bool = False
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One side's answer at one position."""
+
+    shown: str | None
+    """The suggestion a user would see, or None when nothing is shown."""
+    latency_ms: float
+    model_ms: float | None
+    """Model time the answer reports; None when it reports none (a declined request)."""
+    score: float | None = None
+    """The pipeline's confidence in what it showed (Ghostwright only)."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The metrics of one side over all positions; None where nothing was there to average."""
+
+    positions: int
+    shown: int
+    exact: int
+    shown_rate: float
+    precision: float | None
+    exact_over_all: float
+    edit_similarity: float | None
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    model_p50_ms: float | None
+
+
+@dataclass(frozen=True)
+class Ratios:
+    """Ghostwright over naive: above 1 is better for precision and exact, worse for latency."""
+
+    precision: float | None
+    exact_over_all: float | None
+    latency_p50: float | None
+    latency_p95: float | None
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where the numbers were taken: they mean little without it."""
+
+    platform: str
+    python: str
+    cores: int
+
+    @classmethod
+    def current(cls) -> Machine:
+        return cls(platform.platform(), platform.python_version(), os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Everything one `eval completion` run found, with what it ran on."""
+
+    corpus: Path
+    split: Split
+    seed: int
+    files_in_split: int
+    files_sampled: int
+    positions_by_kind: Mapping[str, int]
+    model: Path
+    settings: Settings
+    machine: Machine
+    ghostwright: Summary
+    naive: Summary | None
+    ratios: Ratios | None
+
+
+def first_line(text: str) -> str:
+    """The first line of a suggestion, right-stripped: the part compared with the truth."""
+    return text.split("\n", 1)[0].rstrip()
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0..100) with linear interpolation between ranks; None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100.0
+    below = int(rank)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (rank - below)
+
+
+def summarize(targets: Sequence[str], attempts: Sequence[Attempt]) -> Summary:
+    """Metrics of `attempts` against the true rests of line, position by position."""
+    if len(targets) != len(attempts):
+        raise ValueError(f"{len(targets)} targets but {len(attempts)} attempts")
+    exact = 0
+    similarities = []
+    for target, attempt in zip(targets, attempts, strict=True):
+        if attempt.shown is None:
+            continue
+        guess, truth = first_line(attempt.shown), target.rstrip()
+        exact += guess == truth
+        similarities.append(difflib.SequenceMatcher(None, guess, truth).ratio())
+    positions, shown = len(attempts), len(similarities)
+    latencies = [attempt.latency_ms for attempt in attempts]
+    model_times = [attempt.model_ms for attempt in attempts if attempt.model_ms is not None]
+    return Summary(
+        positions=positions,
+        shown=shown,
+        exact=exact,
+        shown_rate=shown / positions if positions else 0.0,
+        precision=exact / shown if shown else None,
+        exact_over_all=exact / positions if positions else 0.0,
+        edit_similarity=sum(similarities) / shown if shown else None,
+        latency_p50_ms=percentile(latencies, 50),
+        latency_p95_ms=percentile(latencies, 95),
+        model_p50_ms=percentile(model_times, 50),
+    )
+
+
+def _ratio(ours: float | None, theirs: float | None) -> float | None:
+    if ours is None or not theirs:
+        return None
+    return ours / theirs
+
+
+def compare(ours: Summary, naive: Summary) -> Ratios:
+    """Ghostwright over naive for the headline metrics; None where naive has nothing to divide."""
+    return Ratios(
+        precision=_ratio(ours.precision, naive.precision),
+        exact_over_all=_ratio(ours.exact_over_all, naive.exact_over_all),
+        latency_p50=_ratio(ours.latency_p50_ms, naive.latency_p50_ms),
+        latency_p95=_ratio(ours.latency_p95_ms, naive.latency_p95_ms),
+    )
+
+
+def run_ghostwright(
+    positions: Sequence[Position], settings: Settings, model_path: Path
+) -> list[Attempt]:
+    """Ask the full pipeline at each position, as the language server would: the document's
+    parse tree gives the prompt its context and checks the suggestion (the server's
+    `CompletionService` does the same around the same calls)."""
+    from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest
+    from ghostwright.completion.structure import (
+        RecentChunks,
+        comment_marker,
+        gather_context,
+        refine_suggestion,
+    )
+    from ghostwright.engine.local import LocalEngine
+    from ghostwright.syntax import SyntaxTree
+
+    engine = LocalEngine(model_path, settings)
+    pipeline = CompletionPipeline(settings)
+    never = threading.Event()
+    try:
+        warm_up = CompletionRequest("untitled:warm-up.py", 0, "python", _WARM_UP, len(_WARM_UP))
+        pipeline.complete(engine, warm_up, never)
+        attempts = []
+        for index, position in enumerate(positions, 1):
+            uri = position.file.resolve().as_uri()
+            # The server keeps each open document's tree up to date edit by edit; the parse
+            # from scratch here stands for that and is not charged to the request.
+            tree = SyntaxTree("python", position.document)
+            started = time.perf_counter()
+            request = CompletionRequest(
+                uri,
+                0,
+                "python",
+                position.document,
+                position.offset,
+                context=gather_context(uri, tree, position.offset, (), RecentChunks()),
+                comment=comment_marker("python"),
+            )
+            suggestion = pipeline.complete(engine, request, never)
+            text = refine_suggestion(tree, position.offset, suggestion.text) if suggestion else ""
+            latency = (time.perf_counter() - started) * 1000.0
+            if suggestion is None or not text:
+                attempts.append(Attempt(None, latency, None))
+            else:
+                attempts.append(Attempt(text, latency, suggestion.model_ms, suggestion.score))
+            log.debug("ghostwright %d/%d %.0f ms", index, len(positions), latency)
+    finally:
+        engine.close()
+    return attempts
+
+
+def run_naive(positions: Sequence[Position], settings: Settings, model_path: Path) -> list[Attempt]:
+    """Ask the same model the plain way, with the same thread count as the pipeline's engine."""
+    from ghostwright.evaluation.naive import NaiveCompleter
+
+    completer = NaiveCompleter(model_path, threads=settings.threads or None)
+    try:
+        completer.complete(_WARM_UP)
+        attempts = []
+        for index, position in enumerate(positions, 1):
+            started = time.perf_counter()
+            result = completer.complete(position.prefix)
+            latency = (time.perf_counter() - started) * 1000.0
+            shown = result.text if result.text.strip() else None
+            attempts.append(Attempt(shown, latency, result.model_ms))
+            log.debug("naive %d/%d %.0f ms", index, len(positions), latency)
+    finally:
+        completer.close()
+    return attempts
+
+
+def evaluate_completion(options: EvalOptions) -> EvalReport:
+    """Pick the positions, run one side or both, and summarize."""
+    from ghostwright.engine.models import resolve_model_path
+    from ghostwright.settings import resolve_settings
+
+    if options.n < 1:
+        raise GhostwrightError(f"--n {options.n} asks for no positions: pass 1 or more.")
+    corpus = options.corpus or default_corpus()
+    files = corpus_files(corpus, options.split)
+    positions = pick_positions(files, options.n, options.seed)
+    if not positions:
+        raise GhostwrightError(f"No completion positions found in the {options.split} split.")
+    settings = resolve_settings().settings
+    model_path = resolve_model_path(settings)
+    targets = [position.target for position in positions]
+    log.info("asking Ghostwright at %d positions in %s", len(positions), corpus)
+    ours = summarize(targets, run_ghostwright(positions, settings, model_path))
+    naive = None
+    if options.naive:
+        log.info("asking the naive path at the same %d positions", len(positions))
+        naive = summarize(targets, run_naive(positions, settings, model_path))
+    return EvalReport(
+        corpus=corpus,
+        split=options.split,
+        seed=options.seed,
+        files_in_split=len(files),
+        files_sampled=len({position.file for position in positions}),
+        positions_by_kind=dict(Counter(position.kind for position in positions)),
+        model=model_path,
+        settings=settings,
+        machine=Machine.current(),
+        ghostwright=ours,
+        naive=naive,
+        ratios=compare(ours, naive) if naive is not None else None,
+    )
+
+
+def report_json(report: EvalReport) -> dict[str, object]:
+    """The report as one JSON-ready object."""
+    return {
+        "corpus": str(report.corpus),
+        "split": report.split,
+        "seed": report.seed,
+        "files_in_split": report.files_in_split,
+        "files_sampled": report.files_sampled,
+        "positions_by_kind": dict(report.positions_by_kind),
+        "model": str(report.model),
+        "settings": dataclasses.asdict(report.settings),
+        "machine": dataclasses.asdict(report.machine),
+        "ghostwright": dataclasses.asdict(report.ghostwright),
+        "naive": dataclasses.asdict(report.naive) if report.naive is not None else None,
+        "ratios": dataclasses.asdict(report.ratios) if report.ratios is not None else None,
+    }
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100.0 * value:.1f} %"
+
+
+def _milliseconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _plain(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+_ROWS: tuple[tuple[str, Callable[[Summary], str], Callable[[Ratios], float | None] | None], ...] = (
+    ("positions", lambda side: str(side.positions), None),
+    ("shown rate", lambda side: _percent(side.shown_rate), None),
+    ("precision", lambda side: _percent(side.precision), lambda r: r.precision),
+    ("exact over all", lambda side: _percent(side.exact_over_all), lambda r: r.exact_over_all),
+    ("edit similarity (shown)", lambda side: _plain(side.edit_similarity), None),
+    ("latency p50 (ms)", lambda side: _milliseconds(side.latency_p50_ms), lambda r: r.latency_p50),
+    ("latency p95 (ms)", lambda side: _milliseconds(side.latency_p95_ms), lambda r: r.latency_p95),
+    ("model p50 (ms)", lambda side: _milliseconds(side.model_p50_ms), None),
+)
+"""Table rows: label, how to show a side's value, and the ratio shown beside it, if any."""
+
+
+def format_table(report: EvalReport) -> str:
+    """A small aligned table, one column per side, ratios last when naive ran."""
+    ours, naive, ratios = report.ghostwright, report.naive, report.ratios
+    table = [["", "ghostwright"]]
+    if naive is not None and ratios is not None:
+        table[0] += ["naive", "ghostwright/naive"]
+    for label, show, ratio_of in _ROWS:
+        row = [label, show(ours)]
+        if naive is not None and ratios is not None:
+            row += [show(naive), _times(ratio_of(ratios)) if ratio_of else ""]
+        table.append(row)
+    widths = [max(len(row[column]) for row in table) for column in range(len(table[0]))]
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(report.positions_by_kind.items()))
+    lines = [
+        f"Completion eval: {ours.positions} positions in {report.files_sampled} of "
+        f"{report.files_in_split} files ({report.split} split of {report.corpus}, "
+        f"seed {report.seed})",
+        f"Positions: {kinds}",
+        f"Model {report.model.name}; {report.machine.cores} cores, {report.machine.platform}",
+        "",
+    ]
+    for row in table:
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""KV cache reuse in the local engine, with the real default model loaded in-process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ghostwright.engine.local import SHIFT_REUSE_MIN, LocalEngine
+from ghostwright.settings import Settings
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def engine(default_model_path: Path) -> Iterator[LocalEngine]:
+    loaded = LocalEngine(default_model_path, Settings(context_size=2048))
+    yield loaded
+    loaded.close()
+
+
+def generate(engine: LocalEngine, tokens: list[int]) -> tuple[str, int, int, int]:
+    result = engine.generate(
+        tokens, max_tokens=12, should_stop=lambda text: "\n" in text, cancelled=threading.Event()
+    )
+    return result.text, result.reused_tokens, result.shifted_tokens, result.evaluated_tokens
+
+
+def test_a_moved_window_reuses_the_cached_run_by_shifting_it(engine: LocalEngine) -> None:
+    source = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+    lines = source.splitlines(keepends=True)
+    head = engine.tokenize("".join(lines[:8]))
+    rest = engine.tokenize("".join(lines[8:30]))
+    assert len(rest) > 2 * SHIFT_REUSE_MIN
+    generate(engine, head + rest)
+    # The window moved down the file: the first lines fell off, the rest is cached but at
+    # later positions.
+    _, reused, shifted, evaluated = generate(engine, rest)
+    assert shifted >= len(rest) - SHIFT_REUSE_MIN
+    assert reused == shifted and evaluated == len(rest) - reused
+
+
+def test_a_common_prefix_is_reused_without_shifting(engine: LocalEngine) -> None:
+    tokens = engine.tokenize("def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return")
+    generate(engine, tokens)
+    _, reused, shifted, evaluated = generate(engine, tokens + engine.tokenize(" a"))
+    assert reused >= len(tokens) - 1 and shifted == 0 and evaluated <= 2
+
+
+def test_unrelated_prompts_reuse_nothing(engine: LocalEngine) -> None:
+    generate(engine, engine.tokenize("import os\nprint(os.getcwd())\n" * 4))
+    _, reused, shifted, _ = generate(engine, engine.tokenize("class Point:\n    x: int\n"))
+    assert shifted == 0 and reused <= 1
+
+
+def test_shifted_cache_gives_a_sensible_continuation(engine: LocalEngine) -> None:
+    """After a shift the model still continues the code it sees (not garbage)."""
+    prelude = engine.tokenize("# " + "notes about nothing in particular. " * 12 + "\n")
+    body = engine.tokenize(
+        "def total(prices):\n    result = 0\n    for price in prices:\n        result += price\n"
+        "    return result\n\n\ndef average(prices):\n    return total(prices) / len("
+    )
+    generate(engine, prelude + body)
+    text, _, shifted, _ = generate(engine, body)
+    assert shifted > 0
+    assert text.strip().startswith("prices")

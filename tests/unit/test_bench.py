@@ -1,0 +1,403 @@
+"""The replay benchmark's parts: the simulated person, the accept rule, the figures, the log."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from ghostwright.cli import build_parser
+from ghostwright.evaluation.bench import (
+    BenchOptions,
+    BenchReport,
+    ContenderRun,
+    Machine,
+    RequestOutcome,
+    choose_traces,
+    format_markdown,
+    format_table,
+    latency_ratios,
+    parse_suggestion_log,
+    replay_naive_trace,
+    report_json,
+    summarize,
+    trace_info,
+    utf16_position,
+)
+from ghostwright.evaluation.naive import NaiveResult
+from ghostwright.evaluation.typing_trace import (
+    Keystroke,
+    Trace,
+    TraceCursor,
+    TypingStyle,
+    accepted_part,
+    cut_region,
+    replay,
+    trace_file,
+    type_region,
+)
+
+SOURCE = (
+    "import os\n"
+    "\n"
+    "\n"
+    "def walk(top):\n"
+    '    """Yield every file under top."""\n'
+    "    for root, dirs, files in os.walk(top):\n"
+    "        for name in files:\n"
+    "            yield os.path.join(root, name)\n"
+    "\n"
+    "\n"
+    "def count(top):\n"
+    "    return sum(1 for _ in walk(top))\n"
+)
+SLOPPY = TypingStyle(typo_rate=0.5)
+"""A person who mistypes every other letter: corrections everywhere."""
+
+
+def make_trace(first_line: int = 3, line_count: int = 5, seed: int = 1) -> Trace:
+    region = cut_region(Path("walk.py"), SOURCE, first_line, line_count)
+    return Trace(region, type_region(region.text, random.Random(seed), SLOPPY))
+
+
+# -- the simulated person -----------------------------------------------------------------------
+
+
+def test_cut_region_leaves_an_empty_cursor_line_and_the_rest_of_the_file() -> None:
+    region = cut_region(Path("walk.py"), SOURCE, 3, 5)
+    assert region.text.startswith("def walk(top):\n")
+    assert region.text.endswith("yield os.path.join(root, name)")
+    assert region.document[: region.offset] + region.text + region.document[region.offset :] == (
+        SOURCE
+    )
+    assert region.document[region.offset :].startswith("\n\n\ndef count")
+
+
+def test_cut_region_outside_the_file_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        cut_region(Path("walk.py"), SOURCE, 10, 5)
+
+
+def test_replaying_every_key_reproduces_the_region_corrections_included() -> None:
+    trace = make_trace()
+    assert trace.corrections > 3
+    assert replay(trace.keys) == trace.region.text
+    assert any(key.delete for key in trace.keys)
+
+
+def test_each_step_types_its_slice_of_the_region() -> None:
+    trace = make_trace()
+    text = trace.region.text
+    position = 0
+    for step in trace.steps:
+        assert step.start == position
+        assert replay(step.keys) == text[step.start : step.end]
+        position = step.end
+    assert position == len(text)
+
+
+def test_the_same_seed_gives_the_same_trace_and_another_seed_another() -> None:
+    assert make_trace(seed=7) == make_trace(seed=7)
+    assert make_trace(seed=7).keys != make_trace(seed=8).keys
+
+
+def test_gaps_are_positive_and_line_starts_pause_longer() -> None:
+    text = "x = compute(alpha, beta)\n" * 60
+    steps = type_region(text, random.Random(3))
+    gaps = [key.gap_s for step in steps for key in step.keys]
+    assert all(gap > 0 for gap in gaps)
+    after_newline = [
+        steps[index + 1].keys[0].gap_s
+        for index, step in enumerate(steps[:-1])
+        if text[step.start] == "\n"
+    ]
+    within_line = [step.keys[0].gap_s for step in steps if text[step.start] not in "x\n"]
+    median = sorted(within_line)[len(within_line) // 2]
+    assert 0.08 < median < 0.2
+    assert sorted(after_newline)[len(after_newline) // 2] > 2 * median
+
+
+def test_enter_inserts_the_next_lines_indentation_at_once() -> None:
+    text = "    if ready:\n        go()\n\n    done()"
+    steps = type_region(text, random.Random(0), TypingStyle(typo_rate=0.0))
+    inserts = [key.insert for step in steps for key in step.keys]
+    assert inserts[0] == "    "  # the region's own first indentation
+    assert "\n        " in inserts
+    assert "\n" in inserts  # the blank line has no indentation
+    assert "\n    " in inserts
+    assert inserts.count(" ") == 1  # only the space inside `if ready` is typed by hand
+
+
+def test_trace_file_picks_a_function_of_a_real_file(tmp_path: Path) -> None:
+    path = tmp_path / "walk.py"
+    path.write_text(SOURCE, encoding="utf-8")
+    trace = trace_file(path, 4, seed=0)
+    assert trace is not None and trace == trace_file(path, 4, seed=0)
+    assert trace.region.text.startswith("def ")
+    assert replay(trace.keys) == trace.region.text
+    assert trace_file(path, 40, seed=0) is None  # no function has 40 lines after it
+
+
+# -- the accept rule ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("suggestion", "remaining", "accepted"),
+    [
+        ("os.walk(top)", "os.walk(top):\n    pass", "os.walk(top)"),
+        ("a\n    b", "a\n    b\n", "a\n    b"),
+        ("walk(top):\n    return 1", "walk(top):\n    yield 2", "walk(top):"),
+        ("walk(bottom)", "walk(top)", ""),
+        (")", ")\n", ""),  # one character: the accept key would save nothing
+        ("   ", "   x", ""),  # blank
+        ("", "anything", ""),
+    ],
+)
+def test_accepted_part(suggestion: str, remaining: str, accepted: str) -> None:
+    assert accepted_part(suggestion, remaining) == accepted
+
+
+def test_cursor_without_accepts_yields_every_key() -> None:
+    trace = make_trace()
+    cursor = TraceCursor(trace)
+    keys = []
+    while cursor.peek() is not None:
+        keys.append(cursor.advance())
+    assert tuple(keys) == trace.keys
+    assert cursor.remaining == ""
+
+
+def test_cursor_accept_skips_the_keys_of_the_accepted_text() -> None:
+    trace = make_trace(seed=2)
+    cursor = TraceCursor(trace)
+    typed = ""
+    while cursor.offset < 4 or not cursor.clean:
+        typed += cursor.advance().insert
+    start = cursor.offset
+    accepted = accepted_part(cursor.remaining[:20], cursor.remaining)
+    cursor.accept(len(accepted))
+    assert cursor.clean and cursor.offset == start + 20
+    rest = []
+    while cursor.peek() is not None:
+        rest.append(cursor.advance())
+    text = trace.region.text
+    assert replay([Keystroke(0.1, text[:start]), Keystroke(0.1, accepted), *rest]) == text
+
+
+def test_cursor_accept_ending_inside_indentation_types_the_rest_of_it() -> None:
+    region = cut_region(Path("walk.py"), SOURCE, 3, 5)
+    cursor = TraceCursor(Trace(region, type_region(region.text, random.Random(0), TypingStyle())))
+    newline = region.text.index("\n")
+    while cursor.offset < newline:
+        cursor.advance()
+    cursor.accept(3)  # "\n" and two of the four spaces of indentation
+    rest = cursor.advance()
+    assert rest.insert == "  "
+    assert cursor.offset == newline + 5
+
+
+def test_cursor_accept_to_the_end_finishes_the_trace() -> None:
+    trace = make_trace()
+    cursor = TraceCursor(trace)
+    cursor.accept(len(trace.region.text))
+    assert cursor.peek() is None
+
+
+def test_cursor_refuses_an_accept_in_the_middle_of_a_correction() -> None:
+    trace = make_trace()
+    correction = next(step for step in trace.steps if any(key.delete for key in step.keys))
+    cursor = TraceCursor(trace)
+    while cursor.offset < correction.start:
+        cursor.advance()
+    assert cursor.clean
+    cursor.advance()  # the mistyped key
+    assert not cursor.clean
+    with pytest.raises(ValueError):
+        cursor.accept(2)
+
+
+# -- the naive replay ---------------------------------------------------------------------------
+
+
+class OracleCompleter:
+    """Suggests what the author wrote next, after a fixed latency, and records the prompts."""
+
+    def __init__(self, trace: Trace, latency_ms: float, chars: int = 12) -> None:
+        region = trace.region
+        self.head = region.document[: region.offset]
+        self.text = region.text
+        self.original = self.head + region.text + region.document[region.offset :]
+        self.latency_ms = latency_ms
+        self.chars = chars
+        self.prompts: list[str] = []
+
+    def __call__(self, prefix: str) -> NaiveResult:
+        self.prompts.append(prefix)
+        right = self.original.startswith(prefix)
+        following = self.original[len(prefix) : len(prefix) + self.chars] if right else "zzz"
+        return NaiveResult(following, self.latency_ms, self.latency_ms / 2, 100, 40)
+
+
+def test_naive_replay_accepts_right_suggestions_that_arrive_in_time() -> None:
+    trace = make_trace()
+    oracle = OracleCompleter(trace, latency_ms=5.0)
+    outcomes, accepts = replay_naive_trace(oracle, trace, speed=1.0)
+    assert accepts and sum(accepts) > len(trace.region.text) / 3
+    assert all(prompt.startswith(oracle.head) for prompt in oracle.prompts)
+    assert oracle.prompts[-1] == oracle.head + trace.region.text  # the request after the end
+    assert any(outcome.shown for outcome in outcomes)
+    shown_latency = next(o.latency_ms for o in outcomes if o.shown)
+    assert shown_latency is not None and shown_latency >= 75.0 + 5.0 - 1e-6
+    assert {outcome.reused_tokens for outcome in outcomes} == {60}
+
+
+def test_naive_replay_drops_results_that_arrive_after_the_next_key() -> None:
+    trace = make_trace()
+    oracle = OracleCompleter(trace, latency_ms=8000.0)
+    outcomes, accepts = replay_naive_trace(oracle, trace, speed=1.0)
+    assert accepts == []
+    assert [outcome.shown for outcome in outcomes[:-1]] == [False] * (len(outcomes) - 1)
+    assert outcomes[-1].shown  # after the last key nothing can come in between
+    assert all(o.latency_ms is not None and o.latency_ms > 8000.0 for o in outcomes)
+    # the blocking call holds the editor: far fewer requests than debounce pauses
+    assert len(outcomes) < trace.duration_s / 8.0 + 2
+
+
+# -- figures ------------------------------------------------------------------------------------
+
+
+def test_summary_of_canned_outcomes() -> None:
+    outcomes = (
+        RequestOutcome(100.0, True, source="model", model_ms=60.0, overhead_ms=10.0,
+                       prompt_tokens=200, reused_tokens=150),
+        RequestOutcome(200.0, False, cancelled=True, source="cache", overhead_ms=1.0),
+        RequestOutcome(None, False, cancelled=True),
+        RequestOutcome(300.0, True, source="model", model_ms=80.0, overhead_ms=20.0,
+                       prompt_tokens=300, reused_tokens=290),
+        RequestOutcome(None, False, error="boom"),
+        RequestOutcome(1000.0, True, source="model", model_ms=900.0, overhead_ms=30.0,
+                       prompt_tokens=100, reused_tokens=0),
+    )  # fmt: skip
+    run = ContenderRun("x", outcomes, (10, 5), typed_chars=300, wall_s=12.0, peak_rss_kib=2048)
+    summary = summarize(run)
+    assert (summary.requests, summary.cancelled, summary.errors) == (6, 2, 1)
+    assert (summary.suggestions, summary.shown, summary.accepts) == (4, 3, 2)
+    assert summary.latency_p50_ms == pytest.approx(250.0)
+    assert summary.latency_p95_ms == pytest.approx(895.0)  # 300 + 0.85 * 700
+    assert summary.model_p50_ms == pytest.approx(80.0)
+    assert summary.overhead_p50_ms == pytest.approx(15.0)
+    assert summary.prompt_tokens_mean == pytest.approx(200.0)
+    assert summary.reused_tokens_mean == pytest.approx(440 / 3)
+    assert summary.saved_per_100 == pytest.approx(5.0)
+    assert summary.peak_rss_mib == pytest.approx(2.0)
+    assert dict(summary.sources) == {"cache": 1, "model": 3}
+
+
+def test_summary_of_nothing_has_no_figures() -> None:
+    summary = summarize(ContenderRun("x", (), (), typed_chars=0, wall_s=0.0, peak_rss_kib=None))
+    assert summary.latency_p50_ms is None and summary.model_p50_ms is None
+    assert summary.saved_per_100 == 0.0 and summary.peak_rss_mib is None
+
+
+def test_latency_ratios_are_naive_over_ghostwright() -> None:
+    ours = summarize(ContenderRun("g", (RequestOutcome(100.0, True),), (), 10, 1.0, None))
+    theirs = summarize(ContenderRun("n", (RequestOutcome(700.0, True),), (), 10, 1.0, None))
+    ratios = latency_ratios(ours, theirs)
+    assert ratios.p50 == pytest.approx(7.0) and ratios.p95 == pytest.approx(7.0)
+    nothing = summarize(ContenderRun("n", (), (), 10, 1.0, None))
+    assert latency_ratios(ours, nothing).p50 is None
+
+
+# -- the server's log ---------------------------------------------------------------------------
+
+
+def test_parse_suggestion_log_line() -> None:
+    entry = parse_suggestion_log(
+        "suggestion 9f2c: 38 chars, 659 prompt tokens (512 reused, 0 shifted), model 46.5 ms, "
+        "total 52.0 ms, waited 3.0 ms, source model, mode prefix"
+    )
+    assert entry is not None
+    assert (entry.id, entry.chars, entry.prompt_tokens, entry.reused_tokens) == (
+        "9f2c",
+        38,
+        659,
+        512,
+    )
+    assert (entry.model_ms, entry.total_ms, entry.source) == (46.5, 52.0, "model")
+    assert entry.waited_ms == 3.0
+    assert entry.model_run
+
+
+def test_parse_suggestion_log_degrades_when_the_format_changes() -> None:
+    entry = parse_suggestion_log("2026 INFO x: suggestion ab12: total 3.5 ms, model 1 ms")
+    assert entry is not None and entry.id == "ab12"
+    assert (entry.model_ms, entry.total_ms) == (1.0, 3.5)
+    assert entry.prompt_tokens is None and entry.source is None
+    assert entry.model_run  # nothing says otherwise
+    cache = parse_suggestion_log("suggestion c: 5 chars, 0 prompt tokens (0 reused), model 0 ms")
+    assert cache is not None and not cache.model_run
+    assert parse_suggestion_log("accepted suggestion 9f2c") is None
+    assert parse_suggestion_log("model ready: /x.gguf") is None
+
+
+# -- positions, traces, report ------------------------------------------------------------------
+
+
+def test_utf16_position_counts_code_units() -> None:
+    assert (utf16_position("").line, utf16_position("").character) == (0, 0)
+    position = utf16_position("a\nx = '\U0001f600é")
+    assert (position.line, position.character) == (1, 8)  # the emoji is two units
+
+
+def test_choose_traces_takes_files_of_each_size_deterministically() -> None:
+    traces = choose_traces(3, 5, seed=4)
+    assert traces == choose_traces(3, 5, seed=4)
+    sizes = sorted(len(trace.region.document.splitlines()) for trace in traces)
+    assert sizes[0] < 300 <= sizes[1] < 1000 <= sizes[2]
+    for trace in traces:
+        assert replay(trace.keys) == trace.region.text
+        assert trace.region.line_count == 5
+
+
+def test_command_repeats_the_run() -> None:
+    options = BenchOptions(files=2, lines=7, seed=3, speed=2.5, naive=False, out=Path("x/y"))
+    args = build_parser().parse_args(options.command().split()[1:])
+    assert (args.files, args.lines, args.seed, args.speed) == (2, 7, 3, 2.5)
+    assert args.no_naive and args.out == "x/y"
+
+
+def test_report_renders_as_table_markdown_and_json(tmp_path: Path) -> None:
+    trace = make_trace()
+    run = ContenderRun("g", (RequestOutcome(120.0, True, model_ms=50.0),), (4,), 100, 3.0, 4096)
+    naive = ContenderRun("n", (RequestOutcome(2400.0, False),), (), 100, 9.0, None)
+    options = BenchOptions(files=1, lines=5, seed=0, speed=1.0, naive=True, out=tmp_path)
+    ours, theirs = summarize(run), summarize(naive)
+    report = BenchReport(
+        timestamp="20260101T000000Z",
+        command=options.command(),
+        options=options,
+        machine=Machine("Linux", "3.11", "Some CPU", 2),
+        model=Path("/models/m.gguf"),
+        model_bytes=1000,
+        traces=(trace_info(trace),),
+        ghostwright=ours,
+        naive=theirs,
+        ratios=latency_ratios(ours, theirs),
+        notes=("a note",),
+        wall_s=12.0,
+    )
+    table = format_table(report)
+    assert "latency p50 (ms)" in table and "20.00x" in table and "a note" in table
+    lines = table.splitlines()
+    header = next(line for line in lines if "naive/ghostwright" in line)
+    row = next(line for line in lines if line.startswith("latency p50"))
+    assert len(row) == len(header)  # aligned columns
+    markdown = format_markdown(report)
+    assert "Some CPU" in markdown and "`ghostwright bench --files 1" in markdown
+    assert "| latency p50 (ms) | 120 | 2400 | 20.00x |" in markdown
+    payload = json.loads(json.dumps(report_json(report)))
+    assert payload["ghostwright"]["latency_p50_ms"] == 120.0
+    assert payload["ratios"]["p50"] == pytest.approx(20.0)
+    assert payload["options"]["out"] == str(tmp_path)
