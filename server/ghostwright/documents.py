@@ -63,6 +63,15 @@ def index_to_column(line: str, index: int, encoding: str) -> int:
     return sum(_unit_width(char, encoding) for char in line[:index])
 
 
+@dataclass(frozen=True)
+class Edit:
+    """One applied change: `removed` code points at `start` replaced by `inserted`."""
+
+    start: int
+    removed: int
+    inserted: str
+
+
 @dataclass
 class Document:
     """One open text. `line_starts[i]` is the offset of line i; lines exclude their break."""
@@ -120,19 +129,42 @@ class Document:
             character=index_to_column(self.line_text(line), column_index, self.encoding),
         )
 
-    def apply_change(self, change: types.TextDocumentContentChangeEvent) -> int:
-        """Apply one change; return the offset where the changed text now ends."""
+    def apply_change(self, change: types.TextDocumentContentChangeEvent) -> Edit:
+        """Apply one change; return it as offsets in the text before it."""
         if isinstance(change, types.TextDocumentContentChangeWholeDocument):
+            edit = Edit(0, len(self.text), change.text)
             self.text = change.text
             self.tree = SyntaxTree(self.language_id, self.text)
             self._index_lines()
-            return 0
+            return edit
         start = self.offset_at(change.range.start)
         end = max(start, self.offset_at(change.range.end))
         self.text = self.text[:start] + change.text + self.text[end:]
         self.tree.apply_edit(start, end, change.text)
-        self._index_lines()
-        return start + len(change.text)
+        self._reindex_lines(start, end, start + len(change.text))
+        return Edit(start, end - start, change.text)
+
+    def _reindex_lines(self, start: int, old_end: int, new_end: int) -> None:
+        """Update `line_starts` after text[start:old_end] became text[start:new_end].
+
+        Whether offset p starts a line depends on the characters at p-1 and p only, so the
+        starts in [start, old_end] are recomputed from the new text and every later one moves
+        by the change in length: a keystroke costs a shift of a list, not a scan of the file.
+        """
+        first = max(start, 1)
+        starts = self.line_starts
+        keep_before = bisect.bisect_left(starts, first)
+        keep_after = bisect.bisect_right(starts, old_end)
+        window_start = first - 1
+        window = self.text[window_start : new_end + 1]
+        fresh = [
+            window_start + match.end()
+            for match in _LINE_BREAK.finditer(window)
+            if window_start + match.end() <= new_end
+        ]
+        delta = new_end - old_end
+        moved = starts[keep_after:] if delta == 0 else [p + delta for p in starts[keep_after:]]
+        self.line_starts = starts[:keep_before] + fresh + moved
 
 
 @dataclass
@@ -147,12 +179,16 @@ class Documents:
         self._open[item.uri] = document
         return document
 
-    def change(self, params: types.DidChangeTextDocumentParams) -> Document:
+    def change(self, params: types.DidChangeTextDocumentParams) -> tuple[Document, list[Edit]]:
+        """Apply a didChange; the document and its edits in order (each in the text before it)."""
         document = self.get(params.text_document.uri)
+        edits = []
         for change in params.content_changes:
-            document.last_edit = document.apply_change(change)
+            edit = document.apply_change(change)
+            document.last_edit = edit.start + len(edit.inserted)
+            edits.append(edit)
         document.version = params.text_document.version
-        return document
+        return document, edits
 
     def close(self, uri: str) -> None:
         self._open.pop(uri, None)

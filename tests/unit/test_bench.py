@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ from ghostwright.evaluation.typing_trace import (
     accepted_part,
     cut_region,
     replay,
+    resize_document,
     trace_file,
     type_region,
 )
@@ -138,6 +140,35 @@ def test_trace_file_picks_a_function_of_a_real_file(tmp_path: Path) -> None:
     assert trace.region.text.startswith("def ")
     assert replay(trace.keys) == trace.region.text
     assert trace_file(path, 40, seed=0) is None  # no function has 40 lines after it
+
+
+def _real_trace(lines: int) -> Trace:
+    path = Path(sysconfig.get_paths()["stdlib"]) / "textwrap.py"
+    trace = trace_file(path, lines, seed=0)
+    assert trace is not None
+    return trace
+
+
+def _line_before(region_document: str, offset: int) -> str:
+    return region_document[:offset].rstrip("\n").rsplit("\n", 1)[-1]
+
+
+@pytest.mark.parametrize("target", [40, 200, 2000, 20000])
+def test_resize_document_changes_only_the_size(target: int) -> None:
+    """Same typing, same region, same line above the cursor; the document has about `target`
+    lines, shrunk around the region or grown with real code after the file."""
+    trace = _real_trace(6)
+    filler = sorted((Path(sysconfig.get_paths()["stdlib"])).glob("*.py"))
+    resized = resize_document(trace, target, filler)
+    region, original = resized.region, trace.region
+    assert resized.steps == trace.steps and region.text == original.text
+    assert _line_before(region.document, region.offset) == _line_before(
+        original.document, original.offset
+    )
+    total = region.document.count("\n") + region.text.count("\n") + 1
+    assert abs(total - target) <= max(2, target // 100)
+    if target > original.document.count("\n"):
+        assert region.document.startswith(original.document.rstrip("\n"))
 
 
 # -- the accept rule ----------------------------------------------------------------------------

@@ -233,9 +233,11 @@ def test_documents_open_change_close():
         text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
         content_changes=[partial((0, 3), (0, 3), "X"), partial((0, 0), (0, 1), "")],
     )
-    changed = documents.change(params)
+    changed, edits = documents.change(params)
     assert changed.text == "😀Xb"
     assert changed.version == 2
+    # Offsets in code points, each in the text before it: "a😀b" -> "a😀Xb" -> "😀Xb".
+    assert [(e.start, e.removed, e.inserted) for e in edits] == [(2, 0, "X"), (0, 1, "")]
     documents.close(URI)
     assert URI not in documents
     with pytest.raises(DocumentNotFoundError, match="is not open"):
@@ -325,3 +327,33 @@ def test_positions_round_trip_for_every_offset_on_a_line(text, encoding):
             expected = pos(number, ref_column(text[start:end], offset - start, encoding))
             assert document.position_at(offset) == expected
             assert document.offset_at(expected, strict=True) == offset
+
+
+_PIECES = st.lists(st.sampled_from(["a", "é", "😀", "\n", "\r", "\r\n", " "]), max_size=12).map(
+    "".join
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=_PIECES,
+    edits=st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 40), _PIECES), min_size=1, max_size=8
+    ),
+)
+def test_line_starts_after_incremental_edits_match_a_fresh_scan(
+    text: str, edits: list[tuple[int, int, str]]
+) -> None:
+    """Line starts are updated incrementally per change; any mix of CR, LF and CRLF, split or
+    joined by the edit, must give what scanning the whole new text gives."""
+    document = Document("file:///t.py", "python", 1, text, encoding="utf-32")
+    for a, b, inserted in edits:
+        start, end = sorted((min(a, len(document.text)), min(b, len(document.text))))
+        document.apply_change(
+            types.TextDocumentContentChangePartial(
+                range=types.Range(start=document.position_at(start), end=document.position_at(end)),
+                text=inserted,
+            )
+        )
+        fresh = Document("file:///t.py", "python", 1, document.text, encoding="utf-32")
+        assert document.line_starts == fresh.line_starts

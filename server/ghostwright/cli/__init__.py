@@ -145,8 +145,21 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         speed=args.speed,
         naive=not args.no_naive,
         out=Path(args.out),
+        sizes=tuple(args.sizes),
     )
     return run_bench_command(options)
+
+
+def _line_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas: {text!r}"
+        ) from None
+    if not counts or any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError(f"expected positive line counts: {text!r}")
+    return counts
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", type=float, default=1.0, help="typing speed factor (default 1.0: real time)"
     )
     bench.add_argument("--no-naive", action="store_true", help="replay Ghostwright only")
+    bench.add_argument(
+        "--sizes",
+        type=_line_counts,
+        default=(),
+        metavar="N,N,...",
+        help="also replay Ghostwright with documents resized to these line counts "
+        "(cost vs size), e.g. 200,2000,20000",
+    )
     bench.add_argument(
         "--out", default="bench/results", help="report directory (default bench/results)"
     )

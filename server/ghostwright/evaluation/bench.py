@@ -68,6 +68,7 @@ from ghostwright.evaluation.typing_trace import (
     TraceCursor,
     accepted_part,
     apply_key,
+    resize_document,
     trace_file,
 )
 
@@ -101,6 +102,9 @@ class BenchOptions:
     speed: float
     naive: bool
     out: Path
+    sizes: tuple[int, ...] = ()
+    """Document sizes (lines) for the cost-vs-size sweep: the same traces replayed against
+    Ghostwright with each document resized (see `typing_trace.resize_document`)."""
 
     def command(self) -> str:
         """The command line that repeats this run exactly."""
@@ -111,6 +115,7 @@ class BenchOptions:
             f"--seed {self.seed}",
             f"--speed {self.speed:g}",
             *([] if self.naive else ["--no-naive"]),
+            *([f"--sizes {','.join(map(str, self.sizes))}"] if self.sizes else []),
             f"--out {self.out}",
         ]
         return " ".join(parts)
@@ -230,6 +235,18 @@ class TraceInfo:
     corrections: int
     duration_s: float
     """Typing time at speed 1 without accepts."""
+    document_lines: int = 0
+    """Lines of the document the region is written into."""
+
+
+@dataclass(frozen=True)
+class SizeRow:
+    """Ghostwright on the same traces with every document resized to `lines` lines."""
+
+    lines: int
+    summary: ContenderSummary
+    p50_vs_smallest: float | None
+    """This size's latency p50 over the smallest size's."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +265,8 @@ class BenchReport:
     ratios: LatencyRatios | None
     notes: tuple[str, ...]
     wall_s: float
+    sizes: tuple[SizeRow, ...] = ()
+    """The cost-vs-size sweep, smallest document first (empty without `--sizes`)."""
 
 
 # -- the server's log ---------------------------------------------------------------------------
@@ -408,6 +427,7 @@ def trace_info(trace: Trace) -> TraceInfo:
         keys=len(trace.keys),
         corrections=trace.corrections,
         duration_s=trace.duration_s,
+        document_lines=region.document.count("\n") + 1,
     )
 
 
@@ -846,10 +866,13 @@ def run_bench(options: BenchOptions) -> BenchReport:
 
     if options.files < 1 or options.lines < 2 or options.speed <= 0:
         raise BenchError("--files must be 1 or more, --lines 2 or more, --speed above 0.")
+    if any(size < options.lines + 2 for size in options.sizes):
+        raise BenchError("every --sizes entry must be at least --lines + 2.")
     started = time.perf_counter()
     model = resolve_model_path(resolve_settings().settings)
     traces = choose_traces(options.files, options.lines, options.seed)
     ours = asyncio.run(replay_ghostwright(traces, options.speed))
+    sizes = size_sweep(traces, options) if options.sizes else ()
     naive = replay_naive(traces, model, options.speed) if options.naive else None
     ghostwright_summary = summarize(ours)
     naive_summary = summarize(naive) if naive is not None else None
@@ -866,6 +889,22 @@ def run_bench(options: BenchOptions) -> BenchReport:
         ratios=latency_ratios(ghostwright_summary, naive_summary) if naive_summary else None,
         notes=ours.notes + (naive.notes if naive is not None else ()),
         wall_s=time.perf_counter() - started,
+        sizes=sizes,
+    )
+
+
+def size_sweep(traces: Sequence[Trace], options: BenchOptions) -> tuple[SizeRow, ...]:
+    """Replay the same traces in documents of each size, in one run, smallest first."""
+    filler = corpus_files(default_corpus(), CORPUS_SPLIT)
+    summaries = []
+    for size in sorted(options.sizes):
+        resized = [resize_document(trace, size, filler) for trace in traces]
+        log.info("size sweep: documents of %d lines", size)
+        summaries.append((size, summarize(asyncio.run(replay_ghostwright(resized, options.speed)))))
+    smallest = summaries[0][1].latency_p50_ms
+    return tuple(
+        SizeRow(size, summary, _ratio(summary.latency_p50_ms, smallest))
+        for size, summary in summaries
     )
 
 
@@ -932,7 +971,8 @@ def _table(report: BenchReport) -> list[list[str]]:
 def _trace_lines(report: BenchReport) -> list[str]:
     return [
         f"{t.file}:{t.first_line}-{t.first_line + t.lines - 1}: {t.chars} chars, {t.keys} keys, "
-        f"{t.corrections} corrections, {t.duration_s:.0f} s of typing"
+        f"{t.corrections} corrections, {t.duration_s:.0f} s of typing, "
+        f"in a document of {t.document_lines} lines"
         for t in report.traces
     ]
 
@@ -952,9 +992,41 @@ def format_table(report: BenchReport) -> str:
         cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
         lines.append("  ".join(cells).rstrip())
     lines.append("")
+    lines += _size_lines(report)
     lines += report.notes
     lines.append(f"total wall time {report.wall_s:.1f} s")
     return "\n".join(lines)
+
+
+def _size_section(report: BenchReport) -> list[str]:
+    if not report.sizes:
+        return []
+    title = "Cost vs document size (Ghostwright, the same traces, in the same run):"
+    return [title, "", "```", *_size_lines(report), "```", ""]
+
+
+def _size_lines(report: BenchReport) -> list[str]:
+    """The cost-vs-size sweep as a small table (nothing without one)."""
+    if not report.sizes:
+        return []
+    rows = [
+        ["document lines", "latency p50", "latency p95", "overhead p50", "p50 vs smallest"],
+        *(
+            [
+                str(row.lines),
+                _ms(row.summary.latency_p50_ms),
+                _ms(row.summary.latency_p95_ms),
+                _one_decimal(row.summary.overhead_p50_ms),
+                _times(row.p50_vs_smallest),
+            ]
+            for row in report.sizes
+        ),
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return [
+        "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ] + [""]
 
 
 def format_markdown(report: BenchReport) -> str:
@@ -984,6 +1056,13 @@ def format_markdown(report: BenchReport) -> str:
         "",
         *table,
         "",
+        *(
+            ["Cost vs document size (Ghostwright, same traces, one run):", "", "```"]
+            if report.sizes
+            else []
+        ),
+        *_size_lines(report),
+        *(["```", ""] if report.sizes else []),
         *(f"- {note}" for note in report.notes),
         "",
         "Latency runs from the last key before a request to an answer holding a suggestion "

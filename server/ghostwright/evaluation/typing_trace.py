@@ -25,7 +25,8 @@ import math
 import random
 import re
 import string
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 MIN_ACCEPT_CHARS = 2
@@ -222,6 +223,41 @@ def cut_region(path: Path, text: str, first_line: int, line_count: int) -> Regio
         document=text[:start] + text[end:],
         offset=start,
     )
+
+
+def resize_document(trace: Trace, lines: int, filler: Sequence[Path]) -> Trace:
+    """The same typing in a document of about `lines` lines, to measure what size costs.
+
+    A longer file keeps a window of whole lines around the region (more of what follows it than
+    of what precedes it is dropped first); a shorter one gets real code from `filler` files
+    appended after it, as when editing near the top of a big file. The region's own text and
+    the lines right around it do not change, so only the document's size differs.
+    """
+    region = trace.region
+    before = region.document[: region.offset]
+    after = region.document[region.offset :]
+    have = before.count("\n") + after.count("\n") + region.text.count("\n") + 1
+    if have > lines:
+        lines_before = before.splitlines(keepends=True)
+        keep_before = min(len(lines_before), max(0, (lines - region.line_count) // 2))
+        before = "".join(lines_before[len(lines_before) - keep_before :])
+        room = max(1, lines - keep_before - region.line_count)
+        after = "".join(after.splitlines(keepends=True)[:room])
+    else:
+        extra: list[str] = []
+        missing = lines - have
+        for path in filler:
+            if missing <= 0:
+                break
+            try:
+                chunk = path.read_text(encoding="utf-8").splitlines(keepends=True)[:missing]
+            except (OSError, UnicodeDecodeError):
+                continue
+            extra += chunk
+            missing -= len(chunk)
+        after = after + ("" if after.endswith("\n") else "\n") + "".join(extra)
+    resized = replace(region, document=before + after, offset=len(before))
+    return Trace(resized, trace.steps)
 
 
 def definition_lines(text: str, line_count: int) -> list[int]:

@@ -170,7 +170,7 @@ def on_did_open(ls: GhostwrightServer, params: types.DidOpenTextDocumentParams) 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def on_did_change(ls: GhostwrightServer, params: types.DidChangeTextDocumentParams) -> None:
     try:
-        document = ls.documents.change(params)
+        document, _ = ls.documents.change(params)
     except DocumentNotFoundError as exc:
         log.warning("didChange ignored: %s", exc)
         return
