@@ -198,6 +198,11 @@ def test_incremental_edits_give_the_tree_of_a_fresh_parse(
     # in SyntaxTree's bookkeeping; one only from the fresh parse below would be tree-sitter's.
     assert shape(root(tree)) == shape(reference.root_node)
     fresh = SyntaxTree(language_id, text)
+    if fresh.error_count() or reference.root_node.has_error:
+        # Error recovery is not bound to agree between an incremental and a fresh parse
+        # (found: go, edits [(0, 3, ''), (31, 1, 'a""'), (10, 1, '"')] with tree-sitter's own
+        # parser as well); broken text is held to the reference above only.
+        return
     assert str(root(tree)) == str(root(fresh))
     assert shape(root(tree)) == shape(root(fresh))
     assert tree.error_count() == fresh.error_count()
@@ -566,3 +571,96 @@ EMPTY_BLOCKS = [
 def test_is_empty_block_start(language_id: str, marked: str, expected: bool) -> None:
     tree, offset = at(language_id, marked)
     assert tree.is_empty_block_start(offset) is expected
+
+
+# --- node type and comment/string at the cursor (for the acceptance predictor) ----------------
+
+NODE_TYPES_AT = [
+    ("python", "def f(x):\n    return g(|", "ERROR"),
+    ("python", "def f(x):\n    return g(x, |)\n", "argument_list"),
+    ("python", "def f():\n    x = 1\n    |\n    y = 2\n", "block"),
+    ("python", "x = 1\n|", "module"),
+    ("python", 'x = "ab|c"\n', "string_content"),
+    ("python", "|x = 1\n", "identifier"),
+    ("javascript", "function f() {\n  |\n}\n", "statement_block"),
+    ("go", "package main\n\nfunc main() {\n\tfmt.Println(|)\n}\n", "argument_list"),
+    ("rust", "fn main() {\n    let v = vec![1, |];\n}\n", "token_tree"),
+    ("c", "int main(void) { return f(1, |); }\n", "argument_list"),
+    ("plaintext", "hello |", None),
+]
+
+
+@pytest.mark.parametrize(("language_id", "marked", "expected"), NODE_TYPES_AT)
+def test_node_type_at(language_id: str, marked: str, expected: str | None) -> None:
+    tree, offset = at(language_id, marked)
+    assert tree.node_type_at(offset) == expected
+
+
+IN_COMMENT_OR_STRING = [
+    ("python", 'x = "ab|c"\n', True),
+    ("python", 'x = "abc"|\n', False),
+    ("python", 'x = "abc|"\n', True),
+    ("python", "x = 1  # note|\n", True),
+    ("python", "x = 1|  # note\n", False),
+    ("python", 'def f():\n    """Doc|"""\n', True),
+    ("python", 'x = f"a{b|}c"\n', False),
+    ("python", "x = 'é|'\n", True),
+    ("python", "x = (1, |)\n", False),
+    ("javascript", "let s = `a${b|}`;\n", False),
+    ("javascript", "let s = `a |${b}`;\n", True),
+    ("javascript", "/* abc| */\n", True),
+    ("javascript", "/* abc */|\n", False),
+    ("typescript", "// todo|\nlet x = 1;\n", True),
+    ("go", "package main\nfunc main() {\n\tx := `ab|`\n}\n", True),
+    ("rust", 'fn main() { let s = "a|"; }\n', True),
+    ("c", "int x = 1; // a|\n", True),
+    ("java", 'class A { String s = "x|"; }\n', True),
+    ("plaintext", '"quoted|"', False),
+    ("python", "|", False),
+]
+
+
+@pytest.mark.parametrize(("language_id", "marked", "expected"), IN_COMMENT_OR_STRING)
+def test_in_comment_or_string(language_id: str, marked: str, expected: bool) -> None:
+    tree, offset = at(language_id, marked)
+    assert tree.in_comment_or_string(offset) is expected
+
+
+def _long_python(functions: int) -> str:
+    body = "".join(
+        f"def f{index}(x):\n    y = x + {index}\n    return y\n\n\n" for index in range(functions)
+    )
+    return "import os\nfrom pathlib import Path\n\n\n" + body
+
+
+def test_a_long_document_is_parsed_in_a_window_that_follows_the_work() -> None:
+    """Past WINDOW_MIN_LINES only the head and a window around the work are parsed: imports
+    are still seen, questions near the work get the same answers as in a short file, and an
+    edit far away moves the window there."""
+    from ghostwright import syntax
+
+    text = _long_python(5000)  # 25,004 lines
+    tree = SyntaxTree("python", text)
+    assert text.count("\n") > syntax.WINDOW_MIN_LINES
+    assert tree.imports() == ["import os", "from pathlib import Path"]
+    far = text.index("def f4000(x):")
+    tree.apply_edit(far, far, "@cache\n")  # the work moves to line ~20,000
+    offset = text.index("    return y", far) + len("@cache\n") + len("    ")
+    assert tree.scope_headers(offset) == ["def f4000(x):"]
+    assert tree.error_count() == 0
+    assert tree.errors_with_insertion(offset, "foo(") > 0
+    assert tree.errors_with_insertion(offset, "foo(y)") == 0
+    # Typing an open bracket there and continuing: the window keeps the tree right.
+    tree.apply_edit(offset, offset, "print(")
+    assert tree.error_count() > 0
+    tree.apply_edit(offset + len("print("), offset + len("print("), "y)\n    ")
+    assert tree.error_count() == 0
+    assert "import os" in tree.imports()
+    assert (
+        tree.text
+        == text[:far]
+        + "@cache\n"
+        + text[far : offset - 7]
+        + "print(y)\n    "
+        + (text[offset - 7 :])
+    )
