@@ -506,6 +506,8 @@ class _Editor:
         self._tasks: list[asyncio.Task[None]] = []
         self.requests: list[_LiveRequest] = []
         self.accepts: list[int] = []
+        self.unanswered = 0
+        """Requests (or accept commands) still unanswered long after the last key."""
 
     async def write_region(self) -> None:
         """Type the region key by key, asking after each pause, accepting what fits.
@@ -541,7 +543,16 @@ class _Editor:
         await _sleep_until(last_key + DEBOUNCE_S / self._speed)
         self._ask(last_key)
         if self._tasks:
-            await asyncio.wait_for(asyncio.gather(*self._tasks), SHUTDOWN_TIMEOUT_S)
+            _, late = await asyncio.wait(self._tasks, timeout=SHUTDOWN_TIMEOUT_S)
+            for task in late:
+                task.cancel()
+            if late:
+                self.unanswered = len(late)
+                log.warning(
+                    "%d requests unanswered %.0f s after the last key",
+                    len(late),
+                    SHUTDOWN_TIMEOUT_S,
+                )
         if self._before != region.document[: region.offset] + region.text:
             raise BenchError(f"the editor lost track of the text of {region.path}")
         self._client.text_document_did_close(
@@ -721,6 +732,7 @@ async def replay_ghostwright(traces: Sequence[Trace], speed: float) -> Contender
     drain: asyncio.Task[None] | None = None
     requests: list[_LiveRequest] = []
     accepts: list[int] = []
+    unanswered = 0
     started = time.perf_counter()
     try:
         process = await _launch(client)
@@ -735,6 +747,7 @@ async def replay_ghostwright(traces: Sequence[Trace], speed: float) -> Contender
             await editor.write_region()
             requests += editor.requests
             accepts += editor.accepts
+            unanswered += editor.unanswered
         wall = time.perf_counter() - started
         peak = peak_rss_kib(process.pid)
     except (RuntimeError, JsonRpcException) as exc:
@@ -752,6 +765,11 @@ async def replay_ghostwright(traces: Sequence[Trace], speed: float) -> Contender
     answered = [request for request in requests if request.text]
     unmatched = sum(1 for request in answered if (request.suggestion_id or "") not in logs)
     notes = [f"server ready {ready_ms:.0f} ms after start (not counted)"]
+    if unanswered:
+        notes.append(
+            f"{unanswered} requests were still unanswered {SHUTDOWN_TIMEOUT_S:.0f} s after the "
+            "last key"
+        )
     if unmatched:
         notes.append(
             f"{unmatched} of {len(answered)} Ghostwright suggestions had no parsable log line: "
