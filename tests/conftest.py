@@ -27,13 +27,14 @@ def default_model_path() -> Path:
 def server_env(tmp_home: Path, **extra: str) -> dict[str, str]:
     """The environment for a server under test: user config isolated, model cache shared.
 
-    The confidence gate is off (`GHOSTWRIGHT_MIN_CONFIDENCE=0`) so that tests of the machinery
-    behind a suggestion see every suggestion the model makes; the gate's own tests set it.
+    The acceptance predictor hides nothing (`GHOSTWRIGHT_PREDICTOR_THRESHOLD=0`) so that tests
+    of the machinery behind a suggestion see every suggestion the model makes; the predictor's
+    own tests set a threshold.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("GHOSTWRIGHT_")}
     env["XDG_CONFIG_HOME"] = str(tmp_home / "config")
     env["XDG_DATA_HOME"] = str(tmp_home / "data")
-    env["GHOSTWRIGHT_MIN_CONFIDENCE"] = "0"
+    env["GHOSTWRIGHT_PREDICTOR_THRESHOLD"] = "0"
     env.update(extra)
     return env
 

@@ -37,3 +37,23 @@ class ModelFetchError(GhostwrightError):
 
 class SettingsError(GhostwrightError):
     """A settings file could not be read at all (single bad values are only warnings)."""
+
+
+class TelemetryError(GhostwrightError):
+    """The telemetry database cannot be created, read, or exported.
+
+    A corrupt or stuck database never raises this: the store moves it aside and starts afresh.
+    This is for what moving aside cannot fix, such as a directory that cannot be written.
+    """
+
+    def __init__(self, path: Path | str, reason: str, advice: str | None = None) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(
+            f"Telemetry: {self.path} {reason}. "
+            + (
+                advice
+                or "Check that its directory exists and is writable and the disk is not full; "
+                "deleting the file is safe (it holds only local completion history)."
+            )
+        )

@@ -47,9 +47,16 @@ class Settings:
     """Most prompt tokens of extra context: other files' definitions, imports, scope headers."""
     candidates: int = 3
     """Distinct suggestions offered when completion is invoked by hand."""
-    min_confidence: float = 0.6
-    """Automatic suggestions scored below this (0..1) are not shown; invoked ones always are.
-    The default was chosen for the default model on the eval's tune packages (README)."""
+    predictor_threshold: float | None = None
+    """Automatic suggestions the acceptance predictor scores below this (0..1) are not shown;
+    unset means the shipped model's threshold, 0 disables hiding (the pre-generation gate
+    too). Invoked suggestions are always shown."""
+    telemetry: bool = True
+    """Record decisions and their outcomes in the local database (nothing leaves the machine)."""
+    telemetry_code: bool = False
+    """Also store the suggested code text (secrets redacted) with the events."""
+    telemetry_retention_days: int = 90
+    """Events older than this are deleted."""
     enabled: bool = True
     """Answer completion requests at all."""
     log_level: str = "INFO"
@@ -67,7 +74,8 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "time_budget_ms": (lambda v: 10 <= v <= 60000, "between 10 and 60000"),
     "context_tokens": (lambda v: 0 <= v <= 1 << 20, "between 0 and 1048576"),
     "candidates": (lambda v: 1 <= v <= 10, "between 1 and 10"),
-    "min_confidence": (lambda v: 0.0 <= v <= 1.0, "between 0 and 1"),
+    "predictor_threshold": (lambda v: 0.0 <= v <= 1.0, "between 0 and 1"),
+    "telemetry_retention_days": (lambda v: 1 <= v <= 36500, "between 1 and 36500"),
     "max_lines": (lambda v: 1 <= v <= 200, "between 1 and 200"),
     "prefix_tokens": (lambda v: 16 <= v <= 1 << 20, "between 16 and 1048576"),
     "suffix_tokens": (lambda v: 0 <= v <= 1 << 20, "between 0 and 1048576"),
@@ -106,6 +114,10 @@ def config_file() -> Path:
 def _coerce(name: str, raw: Any, from_text: bool) -> Any:
     """Convert a raw layer value to the field's type, or raise ValueError saying why."""
     kind = _FIELD_TYPES[name]
+    if kind == "float | None":
+        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+            return None
+        kind = "float"
     if kind == "str | None":
         if raw is None or (isinstance(raw, str) and raw.strip() == ""):
             return None

@@ -183,7 +183,7 @@ async def test_suggestions_that_run_past_the_statement_are_cut_to_what_parses(
     assert parse_checks(client) > checks_before
 
 
-async def test_low_confidence_suggestions_are_hidden_unless_invoked(
+async def test_suggestions_below_the_predictor_threshold_are_hidden_unless_invoked(
     client: LanguageClient,
 ) -> None:
     uri = "file:///tmp/ghostwright-engine/gate.py"
@@ -193,7 +193,7 @@ async def test_low_confidence_suggestions_are_hidden_unless_invoked(
     line, column = text[:cut].count("\n") + 1, len("    return min(")
     assert await inline_completion(client, uri, line, column)
     client.workspace_did_change_configuration(
-        types.DidChangeConfigurationParams(settings={"ghostwright": {"minConfidence": 1.0}})
+        types.DidChangeConfigurationParams(settings={"ghostwright": {"predictorThreshold": 1.0}})
     )
     try:
         await _sleep(0.2)

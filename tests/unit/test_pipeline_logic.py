@@ -291,7 +291,7 @@ def test_complete_prefix_mode_wiring():
     text = "def f():\n    x = 1\n"
     engine = FakeEngine(canned("    return x\ndef g():\n    pass\n"))
     cancelled = threading.Event()
-    pipeline = CompletionPipeline(Settings(max_tokens=20, max_lines=4, min_confidence=0.0))
+    pipeline = CompletionPipeline(Settings(max_tokens=20, max_lines=4))
     suggestion = pipeline.complete(engine, request(text + "\n", offset=len(text)), cancelled)
 
     assert len(engine.calls) == 1
@@ -322,7 +322,7 @@ def test_complete_fim_mode_sends_the_suffix():
     engine = FakeEngine(canned("a, b)"), fim=fim, bos=None)
     text = "total = foo()\ny = 2\n"
     offset = text.index(")")
-    suggestion = CompletionPipeline(Settings(min_confidence=0.0)).complete(
+    suggestion = CompletionPipeline(Settings()).complete(
         engine, request(text, offset), threading.Event()
     )
     call = engine.calls[0]
@@ -340,7 +340,7 @@ def test_complete_limits_the_prompt_to_the_context_budget():
     engine = FakeEngine(canned("z"), fim=fim, n_ctx=200, bos=None)
     prefix = "".join(f"p{i:03d}\n" for i in range(100))
     suffix = "\n" + "".join(f"s{i:03d}\n" for i in range(100))
-    pipeline = CompletionPipeline(Settings(max_tokens=64, min_confidence=0.0))
+    pipeline = CompletionPipeline(Settings(max_tokens=64))
     pipeline.complete(engine, request(prefix + suffix, len(prefix)), threading.Event())
     prompt = engine.calls[0]["prompt"]
     prefix_part = prompt[1 : prompt.index(-2)]
@@ -353,7 +353,7 @@ def test_complete_limits_the_prompt_to_the_context_budget():
 def test_complete_returns_none_when_code_follows_and_does_not_generate():
     engine = FakeEngine(canned("anything"))
     text = "x = foo(a, b)\n"
-    result = CompletionPipeline(Settings(min_confidence=0.0)).complete(
+    result = CompletionPipeline(Settings()).complete(
         engine, request(text, text.index("a")), threading.Event()
     )
     assert result is None
@@ -362,7 +362,7 @@ def test_complete_returns_none_when_code_follows_and_does_not_generate():
 
 def test_complete_returns_none_when_cancelled():
     engine = FakeEngine(canned("    y = 2", stop_reason="cancelled"))
-    result = CompletionPipeline(Settings(min_confidence=0.0)).complete(
+    result = CompletionPipeline(Settings()).complete(
         engine, request("def compute():\n    "), threading.Event()
     )
     assert result is None
@@ -371,28 +371,16 @@ def test_complete_returns_none_when_cancelled():
 
 def test_complete_returns_none_for_an_empty_suggestion():
     engine = FakeEngine(canned("\n\n   \n", stop_reason="eos"))
-    result = CompletionPipeline(Settings(min_confidence=0.0)).complete(
-        engine, request("x = 1\n"), threading.Event()
-    )
+    result = CompletionPipeline(Settings()).complete(engine, request("x = 1\n"), threading.Event())
     assert result is None
 
 
 def test_complete_score_is_zero_without_logprobs():
     engine = FakeEngine(canned("1", token_logprobs=(), stop_reason="eos"))
-    suggestion = CompletionPipeline(Settings(min_confidence=0.0)).complete(
+    suggestion = CompletionPipeline(Settings()).complete(
         engine, request("total_count = "), threading.Event()
     )
     assert suggestion is not None
     assert suggestion.text == "1"
     assert suggestion.score == 0.0
     assert suggestion.stop_reason == "eos"
-
-
-@pytest.mark.parametrize(("logprob", "shown"), [(math.log(0.9), True), (math.log(0.3), False)])
-def test_complete_hides_suggestions_below_the_confidence_threshold(
-    logprob: float, shown: bool
-) -> None:
-    engine = FakeEngine(canned("1", token_logprobs=(logprob,), stop_reason="eos"))
-    pipeline = CompletionPipeline(Settings(min_confidence=0.6))
-    suggestion = pipeline.complete(engine, request("total_count = "), threading.Event())
-    assert (suggestion is not None) == shown

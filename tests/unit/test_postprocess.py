@@ -341,6 +341,33 @@ GOLDEN: list[Golden] = [
         raw='"(")',
         expected='"("',
     ),
+    Golden(
+        name="python_closing_quote_the_line_already_has",
+        step="trim_closing_overlap",
+        language="python",
+        before='API_KEY = "',
+        after='"\n',
+        raw='abc123"',
+        expected="abc123",
+    ),
+    Golden(
+        name="javascript_quote_and_bracket_the_line_already_has",
+        step="trim_closing_overlap",
+        language="javascript",
+        before="console.log('",
+        after="');\n",
+        raw="done')",
+        expected="done",
+    ),
+    Golden(
+        name="python_escaped_quote_inside_is_not_a_closer",
+        step="trim_closing_overlap",
+        language="python",
+        before='s = "',
+        after='"\n',
+        raw='say \\"hi\\"',
+        expected='say \\"hi\\"',
+    ),
     # --- drop_trailing_blank_lines --------------------------------------------------------------
     Golden(
         name="python_trailing_newlines",

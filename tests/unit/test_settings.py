@@ -328,22 +328,33 @@ def test_empty_editor_layer_changes_nothing(no_file):
     assert resolved.sources["max_lines"] == "environment"
 
 
-def test_min_confidence_is_a_number_between_0_and_1(no_file: Path) -> None:
-    assert Settings().min_confidence == 0.6
-    resolved = resolve_settings(file=no_file, environ={"GHOSTWRIGHT_MIN_CONFIDENCE": "0.25"})
-    assert resolved.settings.min_confidence == 0.25
+def test_predictor_threshold_is_unset_or_a_number_between_0_and_1(no_file: Path) -> None:
+    assert Settings().predictor_threshold is None
+    env = {"GHOSTWRIGHT_PREDICTOR_THRESHOLD": "0.25"}
+    assert resolve_settings(file=no_file, environ=env).settings.predictor_threshold == 0.25
     for bad in ("high", "1.5", "-0.1", "nan"):
-        resolved = resolve_settings(file=no_file, environ={"GHOSTWRIGHT_MIN_CONFIDENCE": bad})
-        assert resolved.settings.min_confidence == 0.6
-        assert any(
-            "min_confidence" in warning.lower() or "MIN_CONFIDENCE" in warning
-            for warning in resolved.warnings
-        )
-    editor = resolve_settings(file=no_file, environ={}, editor={"minConfidence": 0})
-    assert editor.settings.min_confidence == 0.0
-    assert (
-        resolve_settings(
-            file=no_file, environ={}, editor={"minConfidence": True}
-        ).settings.min_confidence
-        == 0.6
+        env = {"GHOSTWRIGHT_PREDICTOR_THRESHOLD": bad}
+        resolved = resolve_settings(file=no_file, environ=env)
+        assert resolved.settings.predictor_threshold is None
+        assert any("predictor_threshold" in warning for warning in resolved.warnings)
+    editor = resolve_settings(file=no_file, environ={}, editor={"predictorThreshold": 0})
+    assert editor.settings.predictor_threshold == 0.0
+    cleared = resolve_settings(
+        file=no_file,
+        environ={"GHOSTWRIGHT_PREDICTOR_THRESHOLD": "0.5"},
+        editor={"predictorThreshold": None},
     )
+    assert cleared.settings.predictor_threshold is None
+    flag = resolve_settings(file=no_file, environ={}, editor={"predictorThreshold": True})
+    assert flag.settings.predictor_threshold is None
+
+
+def test_telemetry_settings(no_file: Path) -> None:
+    defaults = Settings()
+    assert defaults.telemetry and not defaults.telemetry_code
+    assert defaults.telemetry_retention_days == 90
+    env = {"GHOSTWRIGHT_TELEMETRY": "off", "GHOSTWRIGHT_TELEMETRY_CODE": "yes"}
+    settings = resolve_settings(file=no_file, environ=env).settings
+    assert not settings.telemetry and settings.telemetry_code
+    bad = resolve_settings(file=no_file, environ={}, editor={"telemetryRetentionDays": 0})
+    assert bad.settings.telemetry_retention_days == 90 and bad.warnings

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from ghostwright import __version__
+from ghostwright.cli.feedback import add_commands as add_feedback_commands
 from ghostwright.errors import GhostwrightError
 
 log = logging.getLogger("ghostwright")
@@ -217,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     completion.add_argument("--json", action="store_true", help="print one JSON object")
     completion.set_defaults(run=_cmd_eval_completion)
+    add_feedback_commands(commands, eval_commands)
 
     bench = commands.add_parser(
         "bench", help="replay a person typing real code, against Ghostwright and the naive path"

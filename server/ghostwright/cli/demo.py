@@ -50,6 +50,19 @@ def _body_end(lines: list[str], line: int) -> int:
     return end
 
 
+async def _inline(
+    client: Any, uri: str, cursor: types.Position, trigger: types.InlineCompletionTriggerKind
+) -> list[types.InlineCompletionItem]:
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=cursor,
+            context=types.InlineCompletionContext(trigger_kind=trigger),
+        )
+    )
+    return list(result.items if isinstance(result, types.InlineCompletionList) else result or [])
+
+
 def _ghost(line_prefix: str, ghost: str, color: bool) -> str:
     """The cursor line with the suggestion rendered as ghost text (dim), as an editor shows it."""
     dim, reset = ("\x1b[2m", "\x1b[0m") if color else ("\u00ab", "\u00bb")
@@ -130,19 +143,17 @@ async def _session(path: Path, color: bool) -> int:
         _edit(client, uri, version, removed, "")
         cursor = types.Position(line=line, character=column)
         asked = time.perf_counter()
-        result = await client.text_document_inline_completion_async(
-            types.InlineCompletionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                position=cursor,
-                context=types.InlineCompletionContext(
-                    trigger_kind=types.InlineCompletionTriggerKind.Automatic
-                ),
-            )
-        )
+        items = await _inline(client, uri, cursor, types.InlineCompletionTriggerKind.Automatic)
         latency = (time.perf_counter() - asked) * 1000
-        items = result.items if isinstance(result, types.InlineCompletionList) else result or []
+        note = ""
+        if not items:
+            # The acceptance predictor held it back; a person can still ask (Alt-\ and alike).
+            asked = time.perf_counter()
+            items = await _inline(client, uri, cursor, types.InlineCompletionTriggerKind.Invoked)
+            latency = (time.perf_counter() - asked) * 1000
+            note = ", held back by the predictor, shown when asked"
         print()
-        print(f"{path.name}:{line + 1}:{column + 1}  {scene.caption}  ({latency:.0f} ms)")
+        print(f"{path.name}:{line + 1}:{column + 1}  {scene.caption}  ({latency:.0f} ms{note})")
         if items and isinstance(items[0].insert_text, str) and items[0].insert_text:
             shown += 1
             print(_ghost(scene.anchor, items[0].insert_text, color))

@@ -15,12 +15,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ghostwright.completion.plan import StopCheck, plan_completion
 from ghostwright.completion.postprocess import clean_suggestion, surroundings_of
 from ghostwright.engine.base import Engine, Generation
 from ghostwright.prompt import ContextChunk, build_prompt
 from ghostwright.settings import Settings
+
+if TYPE_CHECKING:
+    from ghostwright.predictor.decide import Decision
 
 # Fewer characters before the cursor than this is too little to go on (Copilot's rule).
 MIN_PROMPT_CHARS = 10
@@ -56,7 +60,8 @@ class Suggestion:
     id: str
     text: str
     score: float
-    """Placeholder confidence (geometric-mean token probability) until the predictor scores."""
+    """The acceptance predictor's probability once judged; before, the geometric-mean token
+    probability (the model's own confidence)."""
     mode: str
     """How the prompt was built: "fim" or "prefix"."""
     source: str
@@ -72,6 +77,12 @@ class Suggestion:
     """Time spent on purpose in the adaptive debounce before the model was asked."""
     shifted_tokens: int = 0
     """Of the reused tokens, those moved to new positions in the KV cache (chunk reuse)."""
+    token_logprobs: tuple[float, ...] = ()
+    """Log-probability of each generated token (of the whole generation, before any cut)."""
+    token_entropies: tuple[float, ...] = ()
+    """Entropy of the distribution each token was chosen from."""
+    decision: Decision | None = None
+    """The acceptance predictor's verdict, with the features it used (None: not judged)."""
 
     def remainder(self, typed: str, total_ms: float, source: str) -> Suggestion:
         """What is left of this suggestion after the person typed its first characters."""
@@ -112,12 +123,7 @@ class CompletionPipeline:
     ) -> Suggestion | None:
         """The best suggestion at the cursor, or None when nothing should be shown."""
         found = self.candidates(engine, request, cancelled, count=1, on_text=on_text)
-        return found[0] if found and self.worth_showing(found[0]) else None
-
-    def worth_showing(self, suggestion: Suggestion) -> bool:
-        """The score step's decision for an automatic suggestion (invoked ones are all shown):
-        today a confidence threshold, the seam where the acceptance predictor goes."""
-        return suggestion.score >= self.settings.min_confidence
+        return found[0] if found else None
 
     def candidates(
         self,
@@ -191,6 +197,8 @@ class CompletionPipeline:
             prompt_tokens=generation.prompt_tokens,
             reused_tokens=generation.reused_tokens,
             shifted_tokens=generation.shifted_tokens,
+            token_logprobs=generation.token_logprobs,
+            token_entropies=generation.token_entropies,
             evaluated_tokens=generation.evaluated_tokens,
             model_ms=generation.model_ms,
             total_ms=(time.perf_counter() - started) * 1000.0,

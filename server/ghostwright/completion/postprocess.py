@@ -132,19 +132,29 @@ def trim_closing_overlap(text: str, around: Surroundings) -> str:
     """Drop closers at the end of a one-line suggestion that the rest of the line already has.
 
     With `print(|)` and a suggestion `len(x))`, inserting it as-is would close twice; with
-    `console.log(|);` and `items.length)`, the same. The shortest-kept trim is the longest tail
-    of the suggestion that is also the start of the rest of the line, taken only when the line
-    would otherwise close more brackets than it opens, and only as far as balances it.
+    `console.log(|);` and `items.length)`, the same; with `key = "|"` and `abc"`, the quote.
+    The trim is the longest tail of the suggestion that is also the start of the rest of the
+    line, taken only when the line would otherwise be over-closed (more closing brackets than
+    opening ones, or an unpaired quote), and only as far as mends it.
     """
     plan = around.plan
     rest = plan.line_rest.strip()
-    if not rest or "\n" in text or bracket_balance(plan.line_prefix + text + rest) >= 0:
+    if not rest or "\n" in text or not _over_closed(plan.line_prefix + text + rest, rest):
         return text
     for size in range(min(len(rest), len(text)), 0, -1):
         kept = text[:-size]
-        if text.endswith(rest[:size]) and bracket_balance(plan.line_prefix + kept + rest) >= 0:
+        if text.endswith(rest[:size]) and not _over_closed(plan.line_prefix + kept + rest, rest):
             return kept.rstrip()
     return text
+
+
+def _over_closed(line: str, rest: str) -> bool:
+    """More closing brackets than opening ones, or an odd count of a quote that the rest of
+    the line holds (an escaped quote does not count)."""
+    if bracket_balance(line) < 0:
+        return True
+    unescaped = line.replace("\\\\", "").replace('\\"', "").replace("\\'", "")
+    return any(unescaped.count(quote) % 2 for quote in _QUOTES if quote in rest)
 
 
 def drop_trailing_blank_lines(text: str, around: Surroundings) -> str:

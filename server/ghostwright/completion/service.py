@@ -17,6 +17,7 @@ import statistics
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ghostwright.completion.cache import SuggestionCache
@@ -29,6 +30,7 @@ from ghostwright.completion.structure import (
 )
 from ghostwright.documents import Document, Documents
 from ghostwright.engine.manager import ModelManager
+from ghostwright.predictor.decide import Decision, Judge
 from ghostwright.settings import Settings
 from ghostwright.syntax import SyntaxTree
 
@@ -38,6 +40,10 @@ log = logging.getLogger(__name__)
 _MAX_GAP_S = 1.5
 # The debounce never waits longer than this after the last keystroke.
 _MAX_DEBOUNCE_S = 0.25
+
+
+HiddenCallback = Callable[[CompletionRequest, Decision, Suggestion | None], None]
+"""(request, the decision, the suggestion or None when the gate skipped the request)."""
 
 
 class TypingRhythm:
@@ -99,6 +105,10 @@ class ServiceStats:
     joined_in_flight: int = 0
     model_runs: int = 0
     superseded: int = 0
+    gated: int = 0
+    """Requests the pre-generation gate skipped."""
+    filtered: int = 0
+    """Suggestions the post-generation filter hid."""
     refined: int = 0
     """Suggestions cut or dropped by the parse check."""
 
@@ -116,6 +126,10 @@ class CompletionService:
         self._flights: dict[str, _Flight] = {}
         self._rhythms: dict[str, TypingRhythm] = {}
         self._working_in: str | None = None
+        self.judge: Judge | None = None
+        """The acceptance predictor's thresholds and features; None shows everything."""
+        self.on_hidden: HiddenCallback | None = None
+        """Told about each request or suggestion the predictor holds back (for the log)."""
 
     def configure(self, settings: Settings) -> None:
         self.pipeline = CompletionPipeline(settings)
@@ -174,6 +188,8 @@ class CompletionService:
             if joined is not None:
                 return joined
         self._cancel(request.uri)
+        if not invoked and not self._gate_passes(request):
+            return []
         flight = _Flight(self._with_context(request))
         self._flights[request.uri] = flight
         try:
@@ -250,13 +266,54 @@ class CompletionService:
         found = await asyncio.shield(flight.result)
         if flight.cancelled.is_set() and self._flights.get(request.uri) is not flight:
             self.stats.superseded += 1
-        if not invoked:
-            found = [s for s in found if pipeline.worth_showing(s)]
-        shown = [s for s in (self._refined(request, s) for s in found) if s is not None]
+        refined = [s for s in (self._refined(request, s) for s in found) if s is not None]
+        shown = self._judged(request, refined, invoked)
         for suggestion in shown[:1]:
             self.cache.store(request.prefix, request.suffix, suggestion)
         total = _ms_since(started)
         return [replace(s, total_ms=total) for s in shown]
+
+    def _gate_passes(self, request: CompletionRequest) -> bool:
+        """Step 1: the predictor's pre-generation gate, from context features only."""
+        if self.judge is None:
+            return True
+        cursor = self.judge.cursor(
+            request.language_id, request.text, request.offset, self._current_tree(request)
+        )
+        decision = self.judge.gate(cursor)
+        if decision.show:
+            return True
+        self.stats.gated += 1
+        if self.on_hidden is not None:
+            self.on_hidden(request, decision, None)
+        return False
+
+    def _judged(
+        self, request: CompletionRequest, found: list[Suggestion], invoked: bool
+    ) -> list[Suggestion]:
+        """Step 7: score each suggestion; automatic ones below the threshold are hidden."""
+        if self.judge is None:
+            return found
+        cursor = self.judge.cursor(
+            request.language_id, request.text, request.offset, self._current_tree(request)
+        )
+        judged = []
+        for suggestion in found:
+            decision = self.judge.judge(
+                cursor,
+                suggestion.text,
+                suggestion.token_logprobs,
+                suggestion.token_entropies,
+                suggestion.stop_reason,
+            )
+            scored = replace(suggestion, score=decision.score, decision=decision)
+            if invoked or decision.show:
+                judged.append(scored)
+            else:
+                self.stats.filtered += 1
+                if self.on_hidden is not None:
+                    self.on_hidden(request, decision, scored)
+        return sorted(judged, key=lambda suggestion: -suggestion.score)
 
     def _refined(self, request: CompletionRequest, suggestion: Suggestion) -> Suggestion | None:
         """The suggestion checked against the parse tree (cut or dropped if it breaks it)."""

@@ -1,0 +1,196 @@
+"""The feedback-loop commands: `train`, `export`, `explain` and `eval predictor`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+from ghostwright.errors import GhostwrightError
+
+DEFAULT_VALIDATION = 300
+DEFAULT_TRAIN = 1200
+
+
+def add_commands(commands: Any, eval_commands: Any) -> None:
+    """Register the commands on the `ghostwright` parser's subcommands."""
+    train = commands.add_parser("train", help="train the acceptance predictor")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--simulate",
+        nargs="?",
+        const="",
+        metavar="CORPUS",
+        help="simulated acceptance on real code (default corpus: the standard library)",
+    )
+    source.add_argument(
+        "--from-telemetry",
+        action="store_true",
+        help="the user's own decisions; replaces the active model only if it validates better",
+    )
+    train.add_argument("--n", type=int, default=DEFAULT_TRAIN, help="training positions")
+    train.add_argument(
+        "--validation", type=int, default=DEFAULT_VALIDATION, help="validation positions"
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="model directory (default: models/predictor for --simulate)")
+    train.add_argument(
+        "--dask", metavar="SCHEDULER", help="train with lightgbm.dask on this Dask scheduler"
+    )
+    train.add_argument("--json", action="store_true", help="print one JSON object")
+    train.add_argument("--database", help="telemetry database (default: the user's)")
+    train.set_defaults(run=cmd_train)
+
+    export = commands.add_parser("export", help="write the telemetry events to a file")
+    export.add_argument("--format", choices=("jsonl", "parquet"), required=True)
+    export.add_argument("--out", required=True, help="output file")
+    export.add_argument("--since", help="only events at or after this date (YYYY-MM-DD)")
+    export.add_argument(
+        "--include-code", action="store_true", help="code text, where it was stored by consent"
+    )
+    export.add_argument("--database", help="telemetry database (default: the user's)")
+    export.set_defaults(run=cmd_export)
+
+    explain = commands.add_parser("explain", help="why a suggestion was shown or hidden")
+    explain.add_argument("id", help="suggestion id (the accept command's argument, the log)")
+    explain.add_argument("--database", help="telemetry database (default: the user's)")
+    explain.set_defaults(run=cmd_explain)
+
+    predictor = eval_commands.add_parser(
+        "predictor", help="the acceptance predictor on held-out packages, against a baseline"
+    )
+    predictor.add_argument("--validation", type=int, default=DEFAULT_VALIDATION)
+    predictor.add_argument("--n", type=int, default=DEFAULT_TRAIN, help="baseline training rows")
+    predictor.add_argument("--seed", type=int, default=0)
+    predictor.add_argument("--plot", metavar="PNG", help="write ROC and PR curves here")
+    predictor.add_argument("--json", action="store_true", help="print one JSON object")
+    predictor.set_defaults(run=cmd_eval_predictor)
+
+
+def _database(args: argparse.Namespace) -> Path:
+    from ghostwright.telemetry.store import default_database_path
+
+    return Path(args.database) if args.database else default_database_path()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ghostwright.telemetry.export import export_events
+
+    since = None
+    if args.since:
+        try:
+            day = datetime.date.fromisoformat(args.since)
+        except ValueError:
+            raise GhostwrightError(f"--since {args.since!r} is not a date (YYYY-MM-DD)") from None
+        since = datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC).timestamp()
+    count = export_events(
+        _database(args),
+        Path(args.out),
+        format=args.format,
+        since=since,
+        include_code=args.include_code,
+    )
+    print(f"wrote {count} events to {args.out}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from ghostwright.predictor.decide import Decision
+    from ghostwright.predictor.features import Stage
+    from ghostwright.predictor.personal import load_active
+    from ghostwright.telemetry.store import TelemetryStore
+
+    store = TelemetryStore(_database(args))
+    try:
+        events = [e for e in store.events() if e.suggestion_id == args.id]
+    finally:
+        store.close()
+    decided = [e for e in events if e.kind in ("shown", "hidden")]
+    if not decided:
+        raise GhostwrightError(f"no shown or hidden suggestion {args.id} in the telemetry")
+    event = decided[0]
+    data = event.data
+    features = {k: float(v) for k, v in dict(data.get("features") or {}).items() if v is not None}
+    predictor = load_active()
+    stage: Stage = "context" if data.get("stage") == "gate" else "suggestion"
+    decision = Decision(
+        str(data.get("stage")),
+        float(data.get("score") or 0.0),
+        float(data.get("threshold") or 0.0),
+        features,
+    )
+    when = datetime.datetime.fromtimestamp(event.time, datetime.UTC).isoformat(timespec="seconds")
+    print(f"suggestion {args.id}: {event.kind} at {when} ({data.get('language')})")
+    print(
+        f"{decision.stage} score {decision.score:.3f}, threshold {decision.threshold:.3f}: "
+        f"{'shown' if decision.show else 'hidden'}"
+    )
+    outcomes = [e.kind for e in events if e.kind not in ("shown", "hidden")]
+    print(f"outcome: {', '.join(outcomes) if outcomes else 'none recorded'}")
+    print(f"contributions to the log-odds ({predictor.directory}):")
+    for name, value in predictor.contributions(features, stage)[:15]:
+        shown = features.get(name)
+        value_text = "" if shown is None else f" (= {shown:g})"
+        print(f"  {value:+.3f}  {name}{value_text}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.from_telemetry:
+        return _train_from_telemetry(args)
+    from ghostwright.predictor.model import shipped_directory
+    from ghostwright.predictor.train import simulate_and_train
+
+    out = Path(args.out) if args.out else shipped_directory()
+    corpus = Path(args.simulate) if args.simulate else None
+    report = simulate_and_train(
+        corpus, out, args.n, args.validation, args.seed, dask_scheduler=args.dask
+    )
+    metrics: Any = report.card.get("metrics")
+    if args.json:
+        print(json.dumps({"out": str(out), "card": report.card}, indent=2, default=str))
+    else:
+        print(f"wrote the predictor to {out}")
+        if metrics:
+            print(json.dumps(metrics.get("summary", metrics), indent=2, default=str))
+    return 0
+
+
+def _train_from_telemetry(args: argparse.Namespace) -> int:
+    from ghostwright.predictor.personal import report_json, train_from_telemetry
+
+    if args.dask:
+        raise GhostwrightError("--dask trains simulated rows (--simulate) for now")
+    report = train_from_telemetry(
+        _database(args), out_dir=Path(args.out) if args.out else None, seed=args.seed
+    )
+    if args.json:
+        print(json.dumps(report_json(report), indent=2))
+    else:
+        verdict = "replaced the active model" if report.replaced else "kept the active model"
+        print(f"{report.rows} decided suggestions: {verdict} ({report.reason})")
+        if report.active_auc is not None or report.new_auc is not None:
+            print(f"held-out AUC: active {report.active_auc}, new {report.new_auc}")
+    return 0
+
+
+def cmd_eval_predictor(args: argparse.Namespace) -> int:
+    from ghostwright.evaluation.predictor_eval import (
+        evaluate_predictor,
+        format_table,
+        plot,
+        report_json,
+    )
+    from ghostwright.predictor.personal import load_active
+    from ghostwright.predictor.simulate import simulated_rows
+
+    training, validation, _ = simulated_rows(
+        None, {"tune": args.n, "validation": args.validation}, args.seed
+    )
+    report = evaluate_predictor(validation, load_active(), training_rows=training)
+    if args.plot:
+        plot(report, Path(args.plot))
+    print(json.dumps(report_json(report), indent=2) if args.json else format_table(report))
+    return 0
