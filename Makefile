@@ -37,7 +37,7 @@ test: lint typecheck pytest
 
 # Replayed typing against the real server and the naive path, in one run (see README).
 bench: model
-	$(BIN)/ghostwright bench $(BENCH_ARGS)
+	$(BIN)/ghostwright bench --sizes 200,2000,20000 $(BENCH_ARGS)
 
 # Suggestions vs. what the standard library's authors wrote, held-out packages (see README).
 eval: model

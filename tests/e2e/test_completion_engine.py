@@ -7,6 +7,8 @@ several candidates, and a suggestion in every supported language.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -110,6 +112,37 @@ async def test_typing_through_answers_without_the_model(client: LanguageClient) 
     assert logged.source == "cache"
     assert logged.model_ms == 0.0
     assert logged.prompt_tokens == 0
+
+
+async def test_a_cancelled_request_still_fills_the_cache(client: LanguageClient) -> None:
+    """The editor cancels a request when the person types on; the generation goes on (the
+    typing agrees with it) and the next request is answered without the model."""
+    uri = "file:///tmp/ghostwright-engine/carry.py"
+    text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+    cut = text.index("    return sum(") + len("    return sum(")
+    open_document(client, uri, "# carry\n" + text[:cut] + "\n")
+    line, column = text[:cut].count("\n") + 1, len("    return sum(")
+    params = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=line, character=column),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic
+        ),
+    )
+    pending = asyncio.ensure_future(
+        client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="carry-1"
+        )
+    )
+    await _sleep(0.3)  # the model is generating
+    client.cancel_request(types.CancelParams(id="carry-1"))
+    with contextlib.suppress(Exception):
+        await pending
+    await _sleep(3.0)  # the generation finishes in the background
+    items = await inline_completion(client, uri, line, column)
+    assert items
+    logged = await last_logged(client, suggestion_id(items[0]))
+    assert logged.source in ("cache", "in-flight") and logged.model_ms == 0.0
 
 
 async def test_multi_line_suggestion_at_an_empty_block(client: LanguageClient) -> None:

@@ -82,6 +82,8 @@ class _Flight:
     typed: str = ""
     """What the person typed at the cursor since the request (written by the event loop)."""
     result: asyncio.Future[list[Suggestion]] | None = None
+    detached: bool = False
+    """Its request was cancelled but the generation carries on (into the cache)."""
 
     def typed_since(self, text: str) -> str | None:
         """What was typed at this flight's cursor to turn its text into `text`, if only that."""
@@ -105,6 +107,8 @@ class ServiceStats:
     joined_in_flight: int = 0
     model_runs: int = 0
     superseded: int = 0
+    carried_on: int = 0
+    """Generations that went on after the editor cancelled their request."""
     gated: int = 0
     """Requests the pre-generation gate skipped."""
     filtered: int = 0
@@ -192,6 +196,7 @@ class CompletionService:
             return []
         flight = _Flight(self._with_context(request))
         self._flights[request.uri] = flight
+        generation: asyncio.Future[list[Suggestion]] | None = None
         try:
             waited = 0.0
             if not invoked:
@@ -200,12 +205,33 @@ class CompletionService:
             if flight.cancelled.is_set():
                 self.stats.superseded += 1
                 return []
-            found = await self._generate(flight, invoked, started)
+            generation = asyncio.ensure_future(self._generate(flight, invoked, started))
+            found = await asyncio.shield(generation)
             return [replace(s, waited_ms=waited * 1000.0) for s in found]
+        except asyncio.CancelledError:
+            if generation is not None and not generation.done() and not invoked:
+                # The editor gave up on this request because the person typed on. The model
+                # goes on while the typing agrees with what it writes (`document_changed`
+                # stops it otherwise): the next request joins it or finds it in the cache.
+                self.stats.carried_on += 1
+                generation.add_done_callback(lambda done: self._retire(request.uri, flight, done))
+                generation = None
+                flight.detached = True
+            raise
         finally:
-            flight.cancelled.set()
-            if self._flights.get(request.uri) is flight:
-                del self._flights[request.uri]
+            if not flight.detached:
+                self._retire(request.uri, flight, generation)
+
+    def _retire(
+        self, uri: str, flight: _Flight, generation: asyncio.Future[list[Suggestion]] | None
+    ) -> None:
+        flight.cancelled.set()
+        if self._flights.get(uri) is flight:
+            del self._flights[uri]
+        if generation is not None and generation.done() and not generation.cancelled():
+            error = generation.exception()
+            if error is not None:
+                log.warning("a generation carried on after its request failed: %s", error)
 
     def _current_tree(self, request: CompletionRequest) -> SyntaxTree | None:
         """The document's tree if it still is at the request's version."""

@@ -211,10 +211,14 @@ def run_ghostwright(
         refine_suggestion,
     )
     from ghostwright.engine.local import LocalEngine
+    from ghostwright.predictor.decide import Judge
+    from ghostwright.predictor.features import History
+    from ghostwright.predictor.personal import load_active
     from ghostwright.syntax import SyntaxTree
 
     engine = LocalEngine(model_path, settings)
     pipeline = CompletionPipeline(settings)
+    judge = Judge(load_active(), History, settings.predictor_threshold)
     never = threading.Event()
     try:
         warm_up = CompletionRequest("untitled:warm-up.py", 0, "python", _WARM_UP, len(_WARM_UP))
@@ -237,6 +241,18 @@ def run_ghostwright(
             )
             suggestion = pipeline.complete(engine, request, never)
             text = refine_suggestion(tree, position.offset, suggestion.text) if suggestion else ""
+            if suggestion is not None and text:
+                # The acceptance predictor's filter, as the server applies it (no history:
+                # every position is a fresh session).
+                cursor = judge.cursor("python", position.document, position.offset, tree)
+                decision = judge.judge(
+                    cursor,
+                    text,
+                    suggestion.token_logprobs,
+                    suggestion.token_entropies,
+                    suggestion.stop_reason,
+                )
+                text = text if decision.show else ""
             latency = (time.perf_counter() - started) * 1000.0
             if suggestion is None or not text:
                 attempts.append(Attempt(None, latency, None))
