@@ -31,6 +31,7 @@ from ghostwright.completion.structure import (
 from ghostwright.documents import Document, Documents
 from ghostwright.engine.manager import ModelManager
 from ghostwright.predictor.decide import Decision, Judge
+from ghostwright.predictor.features import CursorContext
 from ghostwright.settings import Settings
 from ghostwright.syntax import SyntaxTree
 
@@ -299,13 +300,16 @@ class CompletionService:
         total = _ms_since(started)
         return [replace(s, total_ms=total) for s in shown]
 
+    def _cursor(self, judge: Judge, request: CompletionRequest) -> CursorContext:
+        """What the predictor's features see at the request's cursor."""
+        tree = self._current_tree(request)
+        return judge.cursor(request.language_id, request.text, request.offset, tree)
+
     def _gate_passes(self, request: CompletionRequest) -> bool:
         """Step 1: the predictor's pre-generation gate, from context features only."""
         if self.judge is None:
             return True
-        cursor = self.judge.cursor(
-            request.language_id, request.text, request.offset, self._current_tree(request)
-        )
+        cursor = self._cursor(self.judge, request)
         decision = self.judge.gate(cursor)
         if decision.show:
             return True
@@ -320,9 +324,7 @@ class CompletionService:
         """Step 7: score each suggestion; automatic ones below the threshold are hidden."""
         if self.judge is None:
             return found
-        cursor = self.judge.cursor(
-            request.language_id, request.text, request.offset, self._current_tree(request)
-        )
+        cursor = self._cursor(self.judge, request)
         judged = []
         for suggestion in found:
             decision = self.judge.judge(
