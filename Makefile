@@ -33,7 +33,11 @@ typecheck: $(STAMP)
 pytest: model
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# Each editor client adds its own suite to EDITOR_TESTS in editors/<name>/editor.mk.
+EDITOR_TESTS :=
+include $(wildcard editors/*/editor.mk)
+
+test: lint typecheck pytest $(EDITOR_TESTS)
 
 # Replayed typing against the real server and the naive path, in one run (see README).
 bench: model
