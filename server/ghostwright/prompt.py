@@ -1,5 +1,8 @@
 """Prompts as token lists: fill-in-the-middle where the vocabulary has FIM tokens, else prefix-only.
 
+For HTTP backends the same windows are cut as text (`build_text_prompt`): the server has the
+tokenizer and the FIM format.
+
 The FIM token ids come from the model's own vocabulary (llama.cpp's `llama_vocab_fim_*`), never
 from a hard-coded template, and the list is built by hand: `create_completion(suffix=...)` in
 llama-cpp-python inserts token 0 instead of the FIM tokens. The prefix window starts at a line
@@ -160,17 +163,93 @@ def build_prompt(
     )
 
 
+def _section(chunk: ContextChunk, comment: str) -> str:
+    """A context chunk as the model reads it: a comment naming where it comes from, then it."""
+    body = chunk.text if chunk.text.endswith("\n") else chunk.text + "\n"
+    return f"{comment} {chunk.label}\n{body}"
+
+
 def _context_tokens(
     chunks: Sequence[ContextChunk], budget: int, comment: str, tokenize: Tokenizer
 ) -> list[int]:
     """Tokens of as many whole chunks as fit the budget, in the order given."""
     tokens: list[int] = []
     for chunk in chunks:
-        body = chunk.text if chunk.text.endswith("\n") else chunk.text + "\n"
-        ids = tokenize(f"{comment} {chunk.label}\n{body}")
+        ids = tokenize(_section(chunk, comment))
         if len(tokens) + len(ids) > budget:
             break
         tokens.extend(ids)
     if tokens:
         tokens.extend(tokenize(f"{comment} ---\n"))
     return tokens
+
+
+# --- text prompts, for inference servers that tokenize themselves -------------------------------
+
+CHARS_PER_TOKEN = 3
+"""Characters counted per token of budget when the tokenizer is on a server (code averages 3 to 4
+characters per token in the common code models' vocabularies: 3 keeps a prompt within budget)."""
+
+
+def _characters(text: str) -> list[int]:
+    """A tokenizer whose tokens are characters, so that the token windows above cut text by
+    character budgets."""
+    return [ord(character) for character in text]
+
+
+def _text(codes: Sequence[int]) -> str:
+    return "".join(map(chr, codes))
+
+
+@dataclass(frozen=True)
+class TextPrompt:
+    """The prompt for an HTTP backend, as text: the server tokenizes it and (for /infill and
+    Ollama) applies the model's FIM format itself. Cut the same way as a token prompt: whole
+    lines, the window start anchored at a top-level line so the server's prompt cache is reused
+    keystroke after keystroke."""
+
+    prefix: str
+    """The text before the cursor, within the prefix budget."""
+    suffix: str
+    """The text after the cursor, within the suffix budget."""
+    context: tuple[ContextChunk, ...]
+    """The context chunks that fit the context budget, in order."""
+    comment: str = "#"
+
+    @property
+    def context_text(self) -> str:
+        """The chunks as commented sections, as a token prompt has them ("" for none)."""
+        if not self.context:
+            return ""
+        sections = "".join(_section(chunk, self.comment) for chunk in self.context)
+        return f"{sections}{self.comment} ---\n"
+
+    @property
+    def line_start(self) -> int:
+        """Where the cursor's line starts in `prefix`."""
+        return max(self.prefix.rfind("\n"), self.prefix.rfind("\r")) + 1
+
+
+def build_text_prompt(
+    prefix: str,
+    suffix: str,
+    *,
+    max_prefix_tokens: int,
+    max_suffix_tokens: int,
+    context: Sequence[ContextChunk] = (),
+    max_context_tokens: int = 0,
+    comment: str = "#",
+) -> TextPrompt:
+    """The text prompt at the point between `prefix` and `suffix`, budgets in tokens counted as
+    `CHARS_PER_TOKEN` characters each."""
+    prefix_text = _text(_tail_lines(prefix, max_prefix_tokens * CHARS_PER_TOKEN, _characters))
+    suffix_text = _text(_head_lines(suffix, max_suffix_tokens * CHARS_PER_TOKEN, _characters))
+    budget = max_context_tokens * CHARS_PER_TOKEN
+    fitting: list[ContextChunk] = []
+    used = 0
+    for chunk in context:
+        used += len(_section(chunk, comment))
+        if used > budget:
+            break
+        fitting.append(chunk)
+    return TextPrompt(prefix_text, suffix_text, tuple(fitting), comment)

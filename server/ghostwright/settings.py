@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,9 +63,43 @@ class Settings:
     """Answer completion requests at all."""
     log_level: str = "INFO"
     """Server log level: DEBUG, INFO, WARNING or ERROR."""
+    backend: str = "local"
+    """Where suggestions are generated: "local" (llama.cpp in-process), or an inference server
+    over HTTP: "llamacpp" (llama.cpp server's /infill), "openai" (an OpenAI-compatible
+    /v1/completions: vLLM, llama-cpp-python's server, ...) or "ollama" (/api/generate)."""
+    backend_url: str | None = None
+    """Base URL of the inference server, e.g. http://gpu-box:8080 (no path for llamacpp and
+    ollama; an OpenAI-compatible server's URL may end in /v1)."""
+    backend_model: str | None = None
+    """The model to ask the server for; unset means the first one it lists (required for
+    ollama, which serves many)."""
+    backend_token_env: str = "GHOSTWRIGHT_BACKEND_TOKEN"
+    """Name of the environment variable holding the server's API token (sent as a Bearer
+    token). Without it, the OS keyring (service "ghostwright", user: the backend URL) when the
+    optional `keyring` package is installed. Never read from a file in the workspace."""
+    backend_timeout_ms: int = 5000
+    """Longest wait for the server: to connect (at most 2 s) and between two streamed chunks."""
+    fallback_to_local: bool = False
+    """While the inference server is unreachable, complete with the local model instead."""
+    predictor_model: str | None = None
+    """A team's acceptance predictor: a directory, or an http(s) URL of one (its
+    model-card.json and the files it names); unset means the shipped (or personal) model."""
+    predictor_sha256: str | None = None
+    """The sha256 of that predictor's model-card.json (which holds every file's sha256);
+    required for a URL. A model that does not match is refused and the shipped one is kept."""
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+BACKENDS = ("local", "llamacpp", "openai", "ollama")
+_PATH_FIELDS = frozenset({"model", "predictor_model"})
+"""Fields holding a file path, where `~` means the home directory."""
+
+
+def is_url(value: str) -> bool:
+    """An http(s) URL with a host."""
+    parsed = urllib.parse.urlsplit(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
 
 # Per-field checks beyond the type: a predicate and the phrase that explains a failure.
 _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
@@ -80,6 +116,21 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "prefix_tokens": (lambda v: 16 <= v <= 1 << 20, "between 16 and 1048576"),
     "suffix_tokens": (lambda v: 0 <= v <= 1 << 20, "between 0 and 1048576"),
     "log_level": (lambda v: v.upper() in _LOG_LEVELS, "one of " + ", ".join(_LOG_LEVELS)),
+    "backend": (lambda v: v in BACKENDS, "one of " + ", ".join(BACKENDS)),
+    "backend_url": (is_url, "an http:// or https:// URL"),
+    "backend_token_env": (
+        lambda v: re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v) is not None,
+        "the name of an environment variable",
+    ),
+    "backend_timeout_ms": (lambda v: 100 <= v <= 600000, "between 100 and 600000"),
+    "predictor_model": (
+        lambda v: is_url(v) or "://" not in v,
+        "a directory or an http:// or https:// URL",
+    ),
+    "predictor_sha256": (
+        lambda v: re.fullmatch(r"[0-9a-f]{64}", v) is not None,
+        "64 hexadecimal digits (a sha256)",
+    ),
 }
 
 # Environment variable names; `model` keeps the short, documented GHOSTWRIGHT_MODEL.
@@ -122,8 +173,16 @@ def _coerce(name: str, raw: Any, from_text: bool) -> Any:
         if raw is None or (isinstance(raw, str) and raw.strip() == ""):
             return None
         if not isinstance(raw, str):
-            raise ValueError("expected a path string")
-        return os.path.expanduser(raw)
+            raise ValueError(
+                "expected a path string" if name in _PATH_FIELDS else "expected a string"
+            )
+        text = os.path.expanduser(raw) if name in _PATH_FIELDS else raw.strip()
+        if name == "predictor_sha256":
+            text = text.lower()
+        check = _CHECKS.get(name)
+        if check and not check[0](text):
+            raise ValueError(f"must be {check[1]}")
+        return text
     if kind == "bool":
         if isinstance(raw, bool):
             return raw
@@ -156,7 +215,7 @@ def _coerce(name: str, raw: Any, from_text: bool) -> Any:
     elif kind == "str":
         if not isinstance(raw, str):
             raise ValueError("expected a string")
-        value = raw.upper() if name == "log_level" else raw
+        value = {"log_level": raw.upper(), "backend": raw.lower()}.get(name, raw)
     else:  # pragma: no cover - a new field type must be handled above
         raise TypeError(f"unsupported settings type {kind}")
     check = _CHECKS.get(name)

@@ -17,6 +17,7 @@ from ghostwright.predictor.model import AcceptancePredictor
 from ghostwright.predictor.personal import MIN_ROWS
 from ghostwright.telemetry.store import TelemetryEvent, TelemetryStore
 from tests.conftest import REPO, server_env
+from tests.reliability.rpc import RawClient
 
 SECRET = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
 SIGNAL = "mean_logprob"
@@ -102,6 +103,14 @@ def test_training_from_telemetry_replaces_the_model_only_when_it_validates_bette
     assert report["new_auc"] > report["active_auc"]
     loaded = AcceptancePredictor.load(personal)
     assert loaded.card["data"]["source"] == "telemetry"
+    # A server started for this person now judges with the personal model.
+    client = RawClient(server_env(tmp_path))
+    try:
+        client.initialize()
+        client.wait_for_status("ready", "failed")
+    finally:
+        client.close()
+    assert any(f"the personal model in {personal}" in line for line in client.stderr_lines)
 
 
 def test_export_round_trips_in_both_formats_without_secrets(tmp_path: Path) -> None:

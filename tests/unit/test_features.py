@@ -396,7 +396,7 @@ SUGGESTION_CASES = [
             "mean_logprob": math.nan,
             "first_logprob": math.nan,
             "mean_entropy": math.nan,
-            "suggestion_tokens": 0.0,
+            "suggestion_tokens": math.nan,
             "stop_reason": OTHER,
             "parse_errors_added": 0.0,
             "next_line_similarity": 0.0,

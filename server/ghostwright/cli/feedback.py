@@ -1,10 +1,12 @@
-"""The feedback-loop commands: `train`, `export`, `explain` and `eval predictor`."""
+"""The feedback-loop commands: `train`, `export`, `pool`, `explain` and `eval predictor`."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,11 @@ def add_commands(commands: Any, eval_commands: Any) -> None:
         action="store_true",
         help="the user's own decisions; replaces the active model only if it validates better",
     )
+    source.add_argument(
+        "--from-parquet",
+        metavar="DIR",
+        help="a team's pooled exports (`ghostwright pool`, or the exports themselves)",
+    )
     train.add_argument("--n", type=int, default=DEFAULT_TRAIN, help="training positions")
     train.add_argument(
         "--validation", type=int, default=DEFAULT_VALIDATION, help="validation positions"
@@ -52,6 +59,14 @@ def add_commands(commands: Any, eval_commands: Any) -> None:
     )
     export.add_argument("--database", help="telemetry database (default: the user's)")
     export.set_defaults(run=cmd_export)
+
+    pool = commands.add_parser(
+        "pool", help="merge exports of many people into one dataset (each event once)"
+    )
+    pool.add_argument("inputs", nargs="+", help="export files, or directories of them")
+    pool.add_argument("--out", required=True, help="output file (.parquet or .jsonl)")
+    pool.add_argument("--json", action="store_true", help="print one JSON object")
+    pool.set_defaults(run=cmd_pool)
 
     explain = commands.add_parser("explain", help="why a suggestion was shown or hidden")
     explain.add_argument("id", help="suggestion id (the accept command's argument, the log)")
@@ -93,6 +108,26 @@ def cmd_export(args: argparse.Namespace) -> int:
         include_code=args.include_code,
     )
     print(f"wrote {count} events to {args.out}")
+    return 0
+
+
+def cmd_pool(args: argparse.Namespace) -> int:
+    from ghostwright.telemetry.pool import describe, read_pool, write_pool
+
+    out = Path(args.out)
+    if out.suffix not in (".parquet", ".jsonl"):
+        raise GhostwrightError(f"--out {out} must end in .parquet or .jsonl")
+    inputs = [Path(name) for name in args.inputs]
+    pool = read_pool(inputs)
+    write_pool(pool, out, format=out.suffix[1:])
+    report = describe(pool, inputs)
+    if args.json:
+        print(json.dumps({"out": str(out), **report}, indent=2))
+    else:
+        print(
+            f"wrote {report['rows']} events of {report['users']} users to {out} "
+            f"({len(pool.files)} files, {pool.duplicates} duplicates dropped)"
+        )
     return 0
 
 
@@ -140,6 +175,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     if args.from_telemetry:
         return _train_from_telemetry(args)
+    if args.from_parquet:
+        return _train_from_parquet(args)
     from ghostwright.predictor.model import shipped_directory
     from ghostwright.predictor.train import simulate_and_train
 
@@ -173,6 +210,52 @@ def _train_from_telemetry(args: argparse.Namespace) -> int:
         print(f"{report.rows} decided suggestions: {verdict} ({report.reason})")
         if report.active_auc is not None or report.new_auc is not None:
             print(f"held-out AUC: active {report.active_auc}, new {report.new_auc}")
+    return 0
+
+
+def _train_from_parquet(args: argparse.Namespace) -> int:
+    """A team's predictor from pooled telemetry: every decided suggestion of every member, the
+    newest quarter held out for validation; on a Dask cluster with --dask."""
+    from ghostwright.predictor.model import card_sha256
+    from ghostwright.predictor.personal import HOLDOUT, MIN_ROWS, rows_from_events
+    from ghostwright.predictor.train import train_from_rows
+    from ghostwright.telemetry.pool import describe, events_of, read_pool
+
+    if not args.out:
+        raise GhostwrightError("--from-parquet needs --out DIR: where the team's model goes")
+    source = Path(args.from_parquet)
+    pool = read_pool([source])
+    rows = [row for _, row in rows_from_events(events_of(pool.rows))]
+    if len(rows) < MIN_ROWS or {row.label for row in rows} != {0, 1}:
+        raise GhostwrightError(
+            f"{source} holds {len(rows)} decided suggestions: training needs {MIN_ROWS} or "
+            "more, with both accepts and rejects"
+        )
+    cut = int(len(rows) * (1.0 - HOLDOUT))
+    out = Path(args.out)
+    pooled = describe(pool, [source])
+    data = {
+        "source": "pooled telemetry",
+        "users": pooled["users"],
+        "events": pooled["rows"],
+        "duplicates_dropped": pooled["duplicates_dropped"],
+        "holdout": "the newest quarter of the decided suggestions",
+    }
+    # lightgbm.dask prints its progress: keep stdout for the report.
+    with contextlib.redirect_stdout(sys.stderr):
+        report = train_from_rows(
+            rows[:cut], out, rows[cut:], seed=args.seed, data=data, dask_scheduler=args.dask
+        )
+    checksum = card_sha256(out)
+    metrics: Any = report.card.get("metrics")
+    if args.json:
+        result = {"out": str(out), "sha256": checksum, **pooled, "card": report.card}
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print(f"wrote the team predictor to {out} ({len(rows)} decided suggestions)")
+        print(f"predictorSha256 = {checksum}")
+        if metrics:
+            print(json.dumps(metrics.get("summary", metrics), indent=2, default=str))
     return 0
 
 

@@ -1,10 +1,11 @@
 """The model half of the completion pipeline: from a request snapshot to cleaned suggestions.
 
 Runs on the model thread. Steps, top to bottom: plan where and how much to complete, build the
-prompt (context chunks, prefix, suffix), generate with stops that end the suggestion where a
-person would (block, line limit, time budget), clean the text with the post-processing filters,
-and score. The asynchronous half (gate, caches, debounce, cancellation, syntax checks) is
-`ghostwright.completion.service`.
+prompt (context chunks, prefix, suffix: a token list in the local model's own format, or text
+for an inference server, which tokenizes it itself), generate with stops that end the
+suggestion where a person would (block, line limit, time budget), clean the text with the
+post-processing filters, and score. The asynchronous half (gate, caches, debounce,
+cancellation, syntax checks) is `ghostwright.completion.service`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ghostwright.completion.plan import StopCheck, plan_completion
+from ghostwright.completion.plan import Plan, StopCheck, plan_completion
 from ghostwright.completion.postprocess import clean_suggestion, surroundings_of
-from ghostwright.engine.base import Engine, Generation
-from ghostwright.prompt import ContextChunk, build_prompt
+from ghostwright.engine.base import Engine, Generation, TextEngine
+from ghostwright.prompt import ContextChunk, build_prompt, build_text_prompt
 from ghostwright.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 
 # Fewer characters before the cursor than this is too little to go on (Copilot's rule).
 MIN_PROMPT_CHARS = 10
+
+Generator = Callable[[int, Callable[[str], None] | None], Generation]
+"""Generates candidate `branch` (0: the greedy one) from the prompt built for the request."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ class CompletionPipeline:
 
     def complete(
         self,
-        engine: Engine,
+        engine: Engine | TextEngine,
         request: CompletionRequest,
         cancelled: threading.Event,
         on_text: Callable[[str], None] | None = None,
@@ -127,7 +131,7 @@ class CompletionPipeline:
 
     def candidates(
         self,
-        engine: Engine,
+        engine: Engine | TextEngine,
         request: CompletionRequest,
         cancelled: threading.Event,
         *,
@@ -147,14 +151,37 @@ class CompletionPipeline:
         plan = plan_completion(prefix, suffix, self.settings.max_lines)
         if plan is None:
             return []
+        if isinstance(engine, TextEngine):
+            generate, mode = self._text_generator(engine, request, plan, cancelled)
+        else:
+            found_prompt = self._token_generator(engine, request, plan, cancelled)
+            if found_prompt is None:
+                return []
+            generate, mode = found_prompt
+        around = surroundings_of(prefix, suffix, plan)
+        found: list[Suggestion] = []
+        for branch in range(count):
+            generation = generate(branch, on_text if branch == 0 else None)
+            if generation.stop_reason in ("cancelled", "error"):
+                break
+            text = clean_suggestion(generation.text, around)
+            if text and all(text != other.text for other in found):
+                found.append(self._suggestion(text, mode, generation, started))
+        return sorted(found, key=lambda suggestion: -suggestion.score)
+
+    def _token_generator(
+        self, engine: Engine, request: CompletionRequest, plan: Plan, cancelled: threading.Event
+    ) -> tuple[Generator, str] | None:
+        """Step 5 for the local model: a token prompt in the model's own FIM format, sized to
+        its context; None when there is nothing to prompt with."""
         settings = self.settings
         budget = engine.n_ctx - settings.max_tokens - 8
         max_prefix = max(16, min(settings.prefix_tokens, budget * 3 // 4))
         max_suffix = max(0, min(settings.suffix_tokens, budget - max_prefix))
         max_context = max(0, min(settings.context_tokens, budget - max_prefix - max_suffix))
         prompt = build_prompt(
-            prefix,
-            suffix,
+            request.prefix,
+            request.suffix,
             tokenize=engine.tokenize,
             fim=engine.fim,
             bos=engine.prompt_bos(),
@@ -165,11 +192,10 @@ class CompletionPipeline:
             comment=request.comment,
         )
         if not prompt.tokens:
-            return []
-        around = surroundings_of(prefix, suffix, plan)
-        found: list[Suggestion] = []
-        for branch in range(count):
-            generation = engine.generate(
+            return None
+
+        def generate(branch: int, on_text: Callable[[str], None] | None) -> Generation:
+            return engine.generate(
                 prompt.tokens,
                 heal_index=prompt.heal_index,
                 max_tokens=settings.max_tokens,
@@ -177,14 +203,39 @@ class CompletionPipeline:
                 cancelled=cancelled,
                 time_budget_ms=settings.time_budget_ms,
                 branch=branch,
-                on_text=on_text if branch == 0 else None,
+                on_text=on_text,
             )
-            if generation.stop_reason == "cancelled":
-                break
-            text = clean_suggestion(generation.text, around)
-            if text and all(text != other.text for other in found):
-                found.append(self._suggestion(text, prompt.mode, generation, started))
-        return sorted(found, key=lambda suggestion: -suggestion.score)
+
+        return generate, prompt.mode
+
+    def _text_generator(
+        self, engine: TextEngine, request: CompletionRequest, plan: Plan, cancelled: threading.Event
+    ) -> tuple[Generator, str]:
+        """Step 5 for an inference server: the same windows as text; the server tokenizes them
+        and applies the model's FIM format."""
+        settings = self.settings
+        prompt = build_text_prompt(
+            request.prefix,
+            request.suffix,
+            max_prefix_tokens=settings.prefix_tokens,
+            max_suffix_tokens=settings.suffix_tokens,
+            context=request.context,
+            max_context_tokens=settings.context_tokens,
+            comment=request.comment,
+        )
+
+        def generate(branch: int, on_text: Callable[[str], None] | None) -> Generation:
+            return engine.generate_text(
+                prompt,
+                max_tokens=settings.max_tokens,
+                should_stop=StopCheck(plan),
+                cancelled=cancelled,
+                time_budget_ms=settings.time_budget_ms,
+                branch=branch,
+                on_text=on_text,
+            )
+
+        return generate, engine.mode
 
     @staticmethod
     def _suggestion(text: str, mode: str, generation: Generation, started: float) -> Suggestion:

@@ -269,7 +269,7 @@ class CompletionService:
         return [results[0].remainder(typed, _ms_since(started), "in-flight")]
 
     async def _generate(self, flight: _Flight, invoked: bool, started: float) -> list[Suggestion]:
-        engine = self._models.engine
+        engine = self._models.completion_engine
         if engine is None:
             return []
         request, pipeline = flight.request, self.pipeline

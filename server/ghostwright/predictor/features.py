@@ -451,7 +451,8 @@ def suggestion_features(
             "mean_entropy": statistics.fmean(token_entropies) if token_entropies else NAN,
             "log_suggestion_chars": math.log1p(len(suggestion_text)),
             "suggestion_lines": float(len(lines)),
-            "suggestion_tokens": float(len(token_logprobs)),
+            # Unknown (NaN) when an inference server reported no per-token data.
+            "suggestion_tokens": float(len(token_logprobs)) if token_logprobs else NAN,
             "repeated_lines": float(sum(1 for line in lines if line.strip() in nearby)),
             "next_line_similarity": (NAN if next_line is None else _similarity(first, next_line)),
             "novel_identifiers": _novel_identifiers(suggestion_text, cursor.text),

@@ -72,11 +72,14 @@ def load_active() -> AcceptancePredictor:
     directory = active_directory()
     if directory is not None:
         try:
-            return AcceptancePredictor.load(directory)
+            predictor = AcceptancePredictor.load(directory)
         except Exception as exc:  # a broken personal model must not cost the shipped one
             log.warning(
                 "personal predictor in %s unusable (%s); using the shipped one", directory, exc
             )
+        else:
+            log.info("acceptance predictor: the personal model in %s", directory)
+            return predictor
     return AcceptancePredictor.load()
 
 

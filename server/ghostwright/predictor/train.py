@@ -623,6 +623,30 @@ simulate_and_train(
 ```"""
 
 
+SIMULATED_DATA = (
+    "Simulated before there are users (DESIGN.md): cursor positions in the Python standard "
+    "library (statement starts, after `=`, after `(`), the real completion pipeline with the "
+    "default model at each, and the label 1 when the suggestion is what the author wrote "
+    "(its first line exactly; for a multi-line one, also an edit similarity >= 0.8 over the "
+    "whole suggestion). Positions come in runs of consecutive cursors, a few runs per file, "
+    "as a person works through a file. A position where the pipeline offers nothing is a 0 "
+    "for the gate. History features come from earlier positions of the same file (session) "
+    "and package (project); time and typing-rhythm features are missing (NaN) in simulated "
+    "rows, so they have no effect until the model is retrained on telemetry."
+)
+POOLED_DATA = (
+    "Pooled telemetry of a team (`ghostwright pool`): every shown suggestion with a decided "
+    "outcome (accepted, or at least half accepted word by word: 1; rejected: 0) and the feature "
+    "vector its decision used, each event counted once. The newest quarter of the suggestions "
+    "is held out for validation; folds are grouped by project."
+)
+POOLED_REPRODUCE = """\
+```sh
+ghostwright pool EXPORTS... --out pooled/events.parquet
+ghostwright train --from-parquet pooled --out DIR [--dask SCHEDULER] --seed {seed}
+```"""
+
+
 def model_card_markdown(card: Mapping[str, Any], evaluation: PredictorEvalReport | None) -> str:
     """The human-readable model card: what it is for, data, features, metrics, reproduction."""
     from ghostwright.evaluation.predictor_eval import format_table
@@ -649,15 +673,7 @@ def model_card_markdown(card: Mapping[str, Any], evaluation: PredictorEvalReport
         "",
         "## Data",
         "",
-        "Simulated before there are users (DESIGN.md): cursor positions in the Python standard "
-        "library (statement starts, after `=`, after `(`), the real completion pipeline with the "
-        "default model at each, and the label 1 when the suggestion is what the author wrote "
-        "(its first line exactly; for a multi-line one, also an edit similarity >= 0.8 over the "
-        "whole suggestion). Positions come in runs of consecutive cursors, a few runs per file, "
-        "as a person works through a file. A position where the pipeline offers nothing is a 0 "
-        "for the gate. History features come from earlier positions of the same file (session) "
-        "and package (project); time and typing-rhythm features are missing (NaN) in simulated "
-        "rows, so they have no effect until the model is retrained on telemetry.",
+        POOLED_DATA if data.get("source") == "pooled telemetry" else SIMULATED_DATA,
         "",
         "| | value |",
         "|---|---|",
@@ -691,7 +707,8 @@ def model_card_markdown(card: Mapping[str, Any], evaluation: PredictorEvalReport
         lines.append("No validation rows were given.")
     else:
         lines += ["```", format_table(evaluation), "```"]
-    reproduce = REPRODUCE.format(
+    reproduce = POOLED_REPRODUCE if data.get("source") == "pooled telemetry" else REPRODUCE
+    reproduce = reproduce.format(
         n_train=data.get("n_train", "N"),
         n_validation=data.get("n_validation", "N"),
         seed=card["training"]["params"]["seed"],
