@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import random
 import sysconfig
 from pathlib import Path
@@ -11,23 +11,24 @@ import pytest
 
 from ghostwright.cli import build_parser
 from ghostwright.evaluation.bench import (
+    CONTEXT_SWEEP_LINES,
     BenchOptions,
-    BenchReport,
-    ContenderRun,
-    Machine,
-    RequestOutcome,
+    _sweep_variants,
+    _Variant,
     choose_traces,
-    format_markdown,
-    format_table,
-    latency_ratios,
+    device_of,
     parse_suggestion_log,
-    replay_naive_trace,
-    report_json,
     summarize,
-    trace_info,
     utf16_position,
 )
-from ghostwright.evaluation.naive import NaiveResult
+from ghostwright.evaluation.naive import WINDOW_CHARS, NaiveResult, naive_prompt, replay_naive_trace
+from ghostwright.evaluation.replay import (
+    DEBOUNCE_S,
+    ContenderRun,
+    LiveEditor,
+    LiveRequest,
+    RequestOutcome,
+)
 from ghostwright.evaluation.typing_trace import (
     Keystroke,
     Trace,
@@ -119,6 +120,14 @@ def test_gaps_are_positive_and_line_starts_pause_longer() -> None:
     median = sorted(within_line)[len(within_line) // 2]
     assert 0.08 < median < 0.2
     assert sorted(after_newline)[len(after_newline) // 2] > 2 * median
+
+
+def test_people_pause_before_enter_too() -> None:
+    text = "x = compute(alpha, beta)\n" * 60
+    steps = type_region(text, random.Random(5), TypingStyle(typo_rate=0.0))
+    enters = [step.keys[0].gap_s for step in steps if text[step.start] == "\n"]
+    within = [step.keys[0].gap_s for step in steps if text[step.start] not in "x\n"]
+    assert sorted(enters)[len(enters) // 2] > 1.5 * sorted(within)[len(within) // 2]
 
 
 def test_enter_inserts_the_next_lines_indentation_at_once() -> None:
@@ -282,6 +291,8 @@ def test_naive_replay_accepts_right_suggestions_that_arrive_in_time() -> None:
     shown_latency = next(o.latency_ms for o in outcomes if o.shown)
     assert shown_latency is not None and shown_latency >= 75.0 + 5.0 - 1e-6
     assert {outcome.reused_tokens for outcome in outcomes} == {60}
+    assert {outcome.source for outcome in outcomes} == {"model"}
+    assert {outcome.overhead_ms for outcome in outcomes} == {2.5}  # call time - model time
 
 
 def test_naive_replay_drops_results_that_arrive_after_the_next_key() -> None:
@@ -296,6 +307,65 @@ def test_naive_replay_drops_results_that_arrive_after_the_next_key() -> None:
     assert len(outcomes) < trace.duration_s / 8.0 + 2
 
 
+# -- the editor in front of an asynchronous contender ------------------------------------------
+
+
+class OracleEditor(LiveEditor):
+    """A contender that answers what the author wrote next after `latency_s`, or nothing."""
+
+    def __init__(self, trace: Trace, speed: float, latency_s: float, right: bool = True) -> None:
+        super().__init__(trace, speed)
+        region = trace.region
+        self.original = (
+            region.document[: region.offset] + region.text + region.document[region.offset :]
+        )
+        self.latency_s = latency_s
+        self.right = right
+        self.events: list[tuple[str, int, str]] = []
+
+    def opened(self) -> None:
+        self.events.append(("open", 0, ""))
+
+    def changed(self, before: str, delete: int, insert: str) -> None:
+        self.events.append(("change", delete, insert))
+
+    def closed(self) -> None:
+        self.events.append(("close", 0, ""))
+
+    async def fetch(self, request: LiveRequest) -> None:
+        await asyncio.sleep(self.latency_s)
+        following = self.original[len(request.prefix) : len(request.prefix) + 12]
+        if self.original.startswith(request.prefix) and following and self.right:
+            request.text = following
+        request.completed = True
+
+
+async def test_live_editor_accepts_right_answers_and_cancels_superseded_ones() -> None:
+    trace = make_trace()
+    editor = OracleEditor(trace, speed=8.0, latency_s=0.002)
+    await editor.write_region()
+    assert editor.events[0][0] == "open" and editor.events[-1][0] == "close"
+    assert editor.accepts and sum(editor.accepts) > len(trace.region.text) / 4
+    assert editor.before.endswith(trace.region.text)
+    assert all(request.answered_s is not None for request in editor.requests)
+    shown = [request for request in editor.requests if request.shown]
+    assert shown and all(request.text for request in shown)
+    assert all(r.sent_s >= r.last_key_s + DEBOUNCE_S / 8.0 - 1e-3 for r in editor.requests)
+
+
+async def test_live_editor_cancels_a_request_when_the_next_key_comes() -> None:
+    trace = make_trace()
+    editor = OracleEditor(trace, speed=16.0, latency_s=1.0)
+    await asyncio.wait_for(editor.write_region(), 60)
+    assert editor.accepts == []
+    *typed_over, last = editor.requests
+    assert typed_over and all(request.cancelled for request in typed_over)
+    assert not any(request.completed or request.shown for request in typed_over)
+    assert last.completed and last.shown  # after the last key the person waits
+    changes = [event for event in editor.events if event[0] == "change"]
+    assert len(changes) == len(trace.keys)
+
+
 # -- figures ------------------------------------------------------------------------------------
 
 
@@ -306,39 +376,40 @@ def test_summary_of_canned_outcomes() -> None:
         RequestOutcome(200.0, False, cancelled=True, source="cache", overhead_ms=1.0),
         RequestOutcome(None, False, cancelled=True),
         RequestOutcome(300.0, True, source="model", model_ms=80.0, overhead_ms=20.0,
-                       prompt_tokens=300, reused_tokens=290),
+                       server_overhead_ms=2.0, prompt_tokens=300, reused_tokens=290),
         RequestOutcome(None, False, error="boom"),
         RequestOutcome(1000.0, True, source="model", model_ms=900.0, overhead_ms=30.0,
                        prompt_tokens=100, reused_tokens=0),
+        RequestOutcome(50.0, True, source="cache", overhead_ms=1.0),
+        RequestOutcome(60.0, True, source="in-flight"),
+        RequestOutcome(None, False),  # the gate, or a model run with nothing to show
     )  # fmt: skip
-    run = ContenderRun("x", outcomes, (10, 5), typed_chars=300, wall_s=12.0, peak_rss_kib=2048)
+    run = ContenderRun(
+        "x", outcomes, (10, 5), typed_chars=300, wall_s=12.0, peak_rss_kib=2048, gated=1
+    )
     summary = summarize(run)
-    assert (summary.requests, summary.cancelled, summary.errors) == (6, 2, 1)
-    assert (summary.suggestions, summary.shown, summary.accepts) == (4, 3, 2)
-    assert summary.latency_p50_ms == pytest.approx(250.0)
-    assert summary.latency_p95_ms == pytest.approx(895.0)  # 300 + 0.85 * 700
+    assert (summary.requests, summary.cancelled, summary.errors) == (9, 2, 1)
+    assert (summary.answered, summary.suggestions, summary.shown, summary.accepts) == (6, 6, 5, 2)
+    assert summary.latency_p50_ms == pytest.approx(150.0)
+    assert summary.model_answer_p50_ms == pytest.approx(300.0)
     assert summary.model_p50_ms == pytest.approx(80.0)
-    assert summary.overhead_p50_ms == pytest.approx(15.0)
+    assert summary.overhead_p50_ms == pytest.approx(10.0)
+    assert summary.server_overhead_p50_ms == pytest.approx(2.0)
     assert summary.prompt_tokens_mean == pytest.approx(200.0)
-    assert summary.reused_tokens_mean == pytest.approx(440 / 3)
+    assert summary.evaluated_tokens_mean == pytest.approx(160 / 3)
+    assert summary.evaluated_share == pytest.approx(160 / 600)
+    # answered without the model: the cache and in-flight answers, and the gated request
+    assert summary.without_model == 3 and summary.without_model_share == pytest.approx(0.5)
     assert summary.saved_per_100 == pytest.approx(5.0)
     assert summary.peak_rss_mib == pytest.approx(2.0)
-    assert dict(summary.sources) == {"cache": 1, "model": 3}
+    assert dict(summary.sources) == {"cache": 2, "in-flight": 1, "model": 3}
 
 
 def test_summary_of_nothing_has_no_figures() -> None:
     summary = summarize(ContenderRun("x", (), (), typed_chars=0, wall_s=0.0, peak_rss_kib=None))
     assert summary.latency_p50_ms is None and summary.model_p50_ms is None
+    assert summary.without_model_share is None and summary.evaluated_share is None
     assert summary.saved_per_100 == 0.0 and summary.peak_rss_mib is None
-
-
-def test_latency_ratios_are_naive_over_ghostwright() -> None:
-    ours = summarize(ContenderRun("g", (RequestOutcome(100.0, True),), (), 10, 1.0, None))
-    theirs = summarize(ContenderRun("n", (RequestOutcome(700.0, True),), (), 10, 1.0, None))
-    ratios = latency_ratios(ours, theirs)
-    assert ratios.p50 == pytest.approx(7.0) and ratios.p95 == pytest.approx(7.0)
-    nothing = summarize(ContenderRun("n", (), (), 10, 1.0, None))
-    assert latency_ratios(ours, nothing).p50 is None
 
 
 # -- the server's log ---------------------------------------------------------------------------
@@ -393,42 +464,67 @@ def test_choose_traces_takes_files_of_each_size_deterministically() -> None:
 
 
 def test_command_repeats_the_run() -> None:
-    options = BenchOptions(files=2, lines=7, seed=3, speed=2.5, naive=False, out=Path("x/y"))
+    options = BenchOptions(
+        files=2, lines=7, seed=3, speed=2.5, naive=False, out=Path("x/y"), sizes=(200, 400),
+        contexts=(64,), repeat=4, stock=False,
+    )  # fmt: skip
     args = build_parser().parse_args(options.command().split()[1:])
-    assert (args.files, args.lines, args.seed, args.speed) == (2, 7, 3, 2.5)
-    assert args.no_naive and args.out == "x/y"
+    assert (args.files, args.lines, args.seed, args.speed, args.repeat) == (2, 7, 3, 2.5, 4)
+    assert args.no_naive and args.no_stock and args.out == "x/y"
+    assert (args.sizes, args.contexts) == ((200, 400), (64,))
 
 
-def test_report_renders_as_table_markdown_and_json(tmp_path: Path) -> None:
-    trace = make_trace()
-    run = ContenderRun("g", (RequestOutcome(120.0, True, model_ms=50.0),), (4,), 100, 3.0, 4096)
-    naive = ContenderRun("n", (RequestOutcome(2400.0, False),), (), 100, 9.0, None)
-    options = BenchOptions(files=1, lines=5, seed=0, speed=1.0, naive=True, out=tmp_path)
-    ours, theirs = summarize(run), summarize(naive)
-    report = BenchReport(
-        timestamp="20260101T000000Z",
-        command=options.command(),
-        options=options,
-        machine=Machine("Linux", "3.11", "Some CPU", 2),
-        model=Path("/models/m.gguf"),
-        model_bytes=1000,
-        traces=(trace_info(trace),),
-        ghostwright=ours,
-        naive=theirs,
-        ratios=latency_ratios(ours, theirs),
-        notes=("a note",),
-        wall_s=12.0,
+def test_bench_defaults_are_the_full_run_and_sweeps_can_be_skipped() -> None:
+    args = build_parser().parse_args(["bench"])
+    assert (args.files, args.lines, args.repeat) == (3, 4, 3)
+    assert (args.sizes, args.contexts) == ((200, 2000, 20000), (256, 1024))
+    assert args.out is None and not args.quick
+    args = build_parser().parse_args(["bench", "--sizes", "none", "--contexts", ""])
+    assert (args.sizes, args.contexts) == ((), ())
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["bench", "--sizes", "0,200"])
+
+
+def test_quick_runs_everything_once_on_a_small_trace() -> None:
+    options = BenchOptions(
+        files=5, lines=20, seed=1, speed=1.0, naive=False, out=Path("q"), stock=False, quick=True
+    ).effective()
+    assert (options.files, options.lines, options.repeat) == (1, 2, 1)
+    assert options.naive and options.stock
+    assert options.sizes and options.contexts
+    assert options.command() == "ghostwright bench --quick --seed 1 --out q"
+
+
+def test_sweep_variants_share_the_default_point() -> None:
+    sizes = (20000, 200, CONTEXT_SWEEP_LINES)
+    options = BenchOptions(
+        files=1, lines=3, seed=0, speed=1.0, naive=True, out=Path("x"), sizes=sizes, contexts=(256,)
     )
-    table = format_table(report)
-    assert "latency p50 (ms)" in table and "20.00x" in table and "a note" in table
-    lines = table.splitlines()
-    header = next(line for line in lines if "naive/ghostwright" in line)
-    row = next(line for line in lines if line.startswith("latency p50"))
-    assert len(row) == len(header)  # aligned columns
-    markdown = format_markdown(report)
-    assert "Some CPU" in markdown and "`ghostwright bench --files 1" in markdown
-    assert "| latency p50 (ms) | 120 | 2400 | 20.00x |" in markdown
-    payload = json.loads(json.dumps(report_json(report)))
-    assert payload["ghostwright"]["latency_p50_ms"] == 120.0
-    assert payload["ratios"]["p50"] == pytest.approx(20.0)
-    assert payload["options"]["out"] == str(tmp_path)
+    variants = _sweep_variants(options, default_prefix=1024)
+    assert variants == [
+        _Variant(200, 1024),
+        _Variant(CONTEXT_SWEEP_LINES, 1024),
+        _Variant(20000, 1024),
+        _Variant(CONTEXT_SWEEP_LINES, 256),
+    ]
+    no_contexts = BenchOptions(files=1, lines=3, seed=0, speed=1.0, naive=True, out=Path("x"))
+    assert _sweep_variants(no_contexts, default_prefix=1024) == []
+
+
+def test_naive_prompt_is_a_window_of_the_text_before_the_cursor() -> None:
+    text = "x" * (WINDOW_CHARS + 10) + "tail"
+    assert naive_prompt(text) == text[-WINDOW_CHARS:] and naive_prompt("ab") == "ab"
+
+
+@pytest.mark.parametrize(
+    ("offload", "info", "device"),
+    [
+        (False, "CPU : SSE3 = 1 | AVX = 1 |", "CPU"),
+        (True, "CUDA : ARCHS = 890 | USE_GRAPHS = 1 | CPU : SSE3 = 1 | AVX = 1 |", "CUDA"),
+        (True, "Metal : EMBED_LIBRARY = 1 | CPU : NEON = 1 |", "Metal"),
+        (True, "CPU : AVX = 1 |", "GPU"),
+        (False, "CUDA : ARCHS = 890 | CPU : AVX = 1 |", "CPU"),  # built for CUDA, no device
+    ],
+)
+def test_device_comes_from_llama_cpps_build(offload: bool, info: str, device: str) -> None:
+    assert device_of(offload, info) == device

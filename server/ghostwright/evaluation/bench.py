@@ -1,84 +1,103 @@
-"""`ghostwright bench`: replay a person writing real code, against Ghostwright and the naive path.
+"""`ghostwright bench`: replay a person writing real code, against Ghostwright and what a user
+would otherwise run, and against the model's own limit, in one run on one machine.
 
 A suggestion engine is judged in the gaps between keystrokes, so the benchmark plays a person
-typing (see `typing_trace`) in real time and counts what an editor would show. Both contenders
-get the same traces, the same editor and the same accept rule, in one run on one machine:
+typing (see `typing_trace`) and counts what an editor would show. Every contender gets the same
+traces, the same model, the same editor and the same accept rule (see `replay`):
 
-- Ghostwright: the real server (`python -m ghostwright serve`) over stdio, driven by pygls'
+- ghostwright: the real server (`python -m ghostwright serve`) over stdio, driven by pygls'
   `LanguageClient` as an editor drives it: one `textDocument/didChange` per key (incremental,
   UTF-16 positions); an inline completion request when no key came for `DEBOUNCE_S`; a request
   still open when the next key comes is cancelled with `$/cancelRequest`, as VS Code and Neovim
-  do. Gaps and the debounce are real sleeps divided by `--speed`.
-- Naive: `NaiveCompleter`, the same model through llama-cpp-python's own `create_completion`,
-  asked whenever the same debounce fires. Its call blocks the editor, so keys typed meanwhile
-  wait, and a result that arrives after a key was typed is dropped. Nothing else runs beside
-  it, so its replay keeps a simulated clock: the gaps are not slept, only the model calls take
-  real time, and the timeline is what the person would have lived through.
+  do; accepting runs the item's command. The server runs with its defaults (plus any
+  `GHOSTWRIGHT_*` variables of the environment) and a config and data directory of its own, so
+  neither the user's settings nor their telemetry history enter the numbers.
+- naive: the same model through llama-cpp-python's `create_completion`, a sliding window of the
+  text before the cursor, no caches or filters (`naive`); its call blocks the editor.
+- stock: `llama_cpp.server` on loopback, asked with the naive path's prompts over streaming
+  HTTP by an editor plugin that closes the stream of a superseded request (`stock_server`).
+- limit: the model's own time for the tokens each of Ghostwright's model-computed answers
+  needed (`model_limit`), plus the editor's debounce: no server can answer sooner.
 
-The person accepts a suggestion instead of pressing their next key when it was on screen by
-then (it answered the current text) and it, or its first line, is what they were about to type;
-the keys that type the accepted text are skipped. The figures, per contender:
+`--repeat K` runs all of it K times, each contender in turn (the order rotates from one run to
+the next), and every figure is reported as the median of the K runs' values with their range.
+The size sweep (`--sizes`) replays the same typing with Ghostwright in documents resized to
+each line count; the context sweep (`--contexts`) does so in `CONTEXT_SWEEP_LINES`-line
+documents with each `prefixTokens` setting.
 
-- requests, cancelled ones, answers holding a suggestion, and suggestions shown (answered
-  before the next key, so the editor displays them).
+The figures of one contender in one run (`summarize`):
+
+- requests, cancelled ones, errors, answers holding a suggestion, suggestions shown (answered
+  before the next key, so the editor displays them), accepts, keystrokes saved per 100
+  (accepted characters per 100 characters of the typed regions).
 - keystroke-to-suggestion latency p50/p95: from the last key before the request to the answer,
   the debounce included, over every answer holding a suggestion (shown or too late: the time it
-  took is real either way).
-- model time p50, server overhead p50 (the server's own total minus its model time and its
-  deliberate debounce wait), prompt and reused tokens per model run: for Ghostwright from its
-  LSP log lines (`window/logMessage` "suggestion ID: N chars, P prompt tokens (R reused,
-  S shifted), model X ms, total Y ms, waited W ms, ..."); fields that a changed log format no
-  longer carries are reported as unknown, not guessed.
-- keystrokes saved per 100: accepted characters per 100 characters of the typed regions.
-- peak RSS: VmHWM of the server process; for naive, of the benchmark process that holds its
-  model.
+  took is real either way); the same over the answers the model computed.
+- model time: Ghostwright's log; llama.cpp's timings for the naive path (`llama_perf_context`),
+  for the stock server (its stderr) and for the limit.
+- overhead: the time from sending the request to the answer, minus the model time and the
+  contender's deliberate wait (Ghostwright's adaptive debounce), over the answers where both are
+  known; for Ghostwright also the part inside the server (its log: total - model - waited).
+  Answers that joined a generation already running ("in-flight") are left out: their wait is
+  that generation's model time.
+- answered without the model: of the requests answered (not cancelled, no error), those that
+  came from the cache or a running generation (Ghostwright's log) or that the gate skipped (its
+  telemetry, "hidden" events of stage "gate").
+- prompt and evaluated tokens per model run (evaluated = prompt - reused from the KV cache),
+  and evaluated / prompt as the ratio of their means. Ghostwright logs a model run when its
+  answer reaches the editor: runs that went on after their request was cancelled (and served a
+  later request from the cache or in flight) are not in these figures.
+- peak RSS: VmHWM of the Ghostwright server, of the stock server, and of the process the naive
+  path ran in (a fresh one).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
-import json
 import logging
+import multiprocessing
 import os
 import platform
 import random
 import re
+import subprocess
 import sys
+import tempfile
 import time
-import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 from pygls.lsp.client import LanguageClient
 
 from ghostwright import __version__
-from ghostwright.errors import GhostwrightError
 from ghostwright.evaluation.completion_eval import percentile
 from ghostwright.evaluation.corpus import Split, corpus_files, default_corpus
-from ghostwright.evaluation.naive import NaiveCompleter, NaiveResult
-from ghostwright.evaluation.typing_trace import (
-    Trace,
-    TraceCursor,
-    accepted_part,
-    apply_key,
-    resize_document,
-    trace_file,
+from ghostwright.evaluation.model_limit import EngineShape, LimitRequest, measure_limits
+from ghostwright.evaluation.naive import replay_naive
+from ghostwright.evaluation.replay import (
+    DEBOUNCE_S,
+    SHUTDOWN_TIMEOUT_S,
+    BenchError,
+    ContenderRun,
+    LiveEditor,
+    LiveRequest,
+    RequestOutcome,
+    peak_rss_kib,
 )
+from ghostwright.evaluation.stock_server import replay_stock
+from ghostwright.evaluation.typing_trace import Trace, resize_document, trace_file
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_S = 0.075
-"""An editor asks when no key has come for this long (VS Code's inline default is similar)."""
-
 READY_TIMEOUT_S = 120.0
-SHUTDOWN_TIMEOUT_S = 30.0
 
 SIZE_CLASSES = ((100, 300), (300, 1000), (1000, 3000))
 """Lines of a small, a medium and a large file: traces take one of each in turn, since the
@@ -87,9 +106,15 @@ document length changes what a request costs (prompt window, parse, edits)."""
 CORPUS_SPLIT: Split = "validation"
 """The held-out packages (see `corpus`): nothing is ever tuned on the files measured here."""
 
+CONTEXT_SWEEP_LINES = 2000
+"""Document size of the context sweep: long enough that every prefix window is full."""
 
-class BenchError(GhostwrightError):
-    """The benchmark cannot run as asked: bad options, no corpus, or a server that failed."""
+CONTENDERS = ("ghostwright", "naive", "stock", "limit")
+
+ANSWERED_WITHOUT_MODEL = frozenset({"cache", "in-flight"})
+"""Ghostwright's log sources that mean no model run was started for the request."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -105,63 +130,60 @@ class BenchOptions:
     sizes: tuple[int, ...] = ()
     """Document sizes (lines) for the cost-vs-size sweep: the same traces replayed against
     Ghostwright with each document resized (see `typing_trace.resize_document`)."""
+    contexts: tuple[int, ...] = ()
+    """`prefixTokens` values for the cost-vs-context sweep (in `CONTEXT_SWEEP_LINES`-line
+    documents); the default setting is always one of the points."""
+    repeat: int = 1
+    stock: bool = True
+    quick: bool = False
 
     def command(self) -> str:
         """The command line that repeats this run exactly."""
+        if self.quick:
+            return f"ghostwright bench --quick --seed {self.seed} --out {self.out}"
         parts = [
             "ghostwright bench",
             f"--files {self.files}",
             f"--lines {self.lines}",
+            f"--repeat {self.repeat}",
             f"--seed {self.seed}",
             f"--speed {self.speed:g}",
             *([] if self.naive else ["--no-naive"]),
-            *([f"--sizes {','.join(map(str, self.sizes))}"] if self.sizes else []),
+            *([] if self.stock else ["--no-stock"]),
+            f"--sizes {','.join(map(str, self.sizes))}",
+            f"--contexts {','.join(map(str, self.contexts))}",
             f"--out {self.out}",
         ]
         return " ".join(parts)
 
-
-@dataclass(frozen=True)
-class RequestOutcome:
-    """What became of one completion request."""
-
-    latency_ms: float | None
-    """Last key before the request to an answer holding a suggestion; None: no suggestion."""
-    shown: bool
-    """The suggestion answered the current text: no key came between request and answer."""
-    cancelled: bool = False
-    error: str | None = None
-    """The error the server answered with, other than "cancelled"."""
-    source: str | None = None
-    """Where the server says the text came from ("model", "cache", ...), when it says."""
-    model_ms: float | None = None
-    overhead_ms: float | None = None
-    prompt_tokens: int | None = None
-    reused_tokens: int | None = None
-
-
-@dataclass(frozen=True)
-class ContenderRun:
-    """Everything one contender's replay produced."""
-
-    name: str
-    outcomes: tuple[RequestOutcome, ...]
-    accepts: tuple[int, ...]
-    """Characters of each accepted suggestion (or first line)."""
-    typed_chars: int
-    """Characters of all regions: what the person writes, with or without help."""
-    wall_s: float
-    peak_rss_kib: int | None
-    notes: tuple[str, ...] = ()
+    def effective(self) -> BenchOptions:
+        """The options `--quick` stands for, or these: a two-line trace at double speed
+        through every contender and both sweeps, once (for CI: it fails on errors only)."""
+        if not self.quick:
+            return self
+        return dataclasses.replace(
+            self,
+            files=1,
+            lines=2,
+            repeat=1,
+            speed=2.0,
+            naive=True,
+            stock=True,
+            sizes=(200, CONTEXT_SWEEP_LINES),
+            contexts=(256,),
+        )
 
 
 @dataclass(frozen=True)
 class ContenderSummary:
-    """The figures of one contender; None where nothing was there to measure."""
+    """The figures of one contender in one run; None where nothing was there to measure."""
 
+    name: str
     requests: int
     cancelled: int
     errors: int
+    answered: int
+    """Requests answered (not cancelled by the editor, no error), with or without text."""
     suggestions: int
     shown: int
     accepts: int
@@ -169,22 +191,25 @@ class ContenderSummary:
     typed_chars: int
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    model_answer_p50_ms: float | None
+    """Latency of the answers the model computed (not from a cache or a running generation)."""
+    model_answer_p95_ms: float | None
     model_p50_ms: float | None
+    model_p95_ms: float | None
     overhead_p50_ms: float | None
+    overhead_p95_ms: float | None
+    server_overhead_p50_ms: float | None
+    without_model: int
+    without_model_share: float | None
     prompt_tokens_mean: float | None
-    reused_tokens_mean: float | None
+    evaluated_tokens_mean: float | None
+    evaluated_share: float | None
+    """Mean evaluated tokens over mean prompt tokens, per model run."""
     saved_per_100: float
     peak_rss_mib: float | None
     wall_s: float
+    gated: int | None = None
     sources: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LatencyRatios:
-    """Naive over Ghostwright: above 1 means Ghostwright answers sooner."""
-
-    p50: float | None
-    p95: float | None
 
 
 @dataclass(frozen=True)
@@ -216,10 +241,35 @@ class Machine:
     python: str
     cpu: str
     cores: int
+    device: str = "CPU"
+    """Where llama.cpp runs the model: "CPU", or its GPU backend ("CUDA", "Metal", ...)."""
+    gpu: str = ""
+    """The GPU's name where one is used and can be found."""
+    llama_cpp_python: str = ""
+    system_info: str = ""
+    """llama.cpp's `llama_print_system_info`: its backends and CPU features."""
 
     @classmethod
     def current(cls) -> Machine:
-        return cls(platform.platform(), platform.python_version(), cpu_model(), os.cpu_count() or 1)
+        from ghostwright.engine.local import llama_build_info
+
+        build = llama_build_info()
+        device = device_of(bool(build["gpu_offload"]), str(build["system_info"]))
+        return cls(
+            platform=platform.platform(),
+            python=platform.python_version(),
+            cpu=cpu_model(),
+            cores=os.cpu_count() or 1,
+            device=device,
+            gpu=gpu_model() if device == "CUDA" else "",
+            llama_cpp_python=str(build["llama_cpp_python"]),
+            system_info=str(build["system_info"]),
+        )
+
+    @property
+    def slug(self) -> str:
+        """The device as a file-name label: "cpu", "cuda", ..."""
+        return re.sub(r"[^a-z0-9]+", "-", self.device.lower()).strip("-") or "cpu"
 
 
 @dataclass(frozen=True)
@@ -240,18 +290,34 @@ class TraceInfo:
 
 
 @dataclass(frozen=True)
-class SizeRow:
-    """Ghostwright on the same traces with every document resized to `lines` lines."""
+class SweepPoint:
+    """Ghostwright on the same traces at one document size or one context setting."""
 
-    lines: int
+    value: int
+    """Document lines (size sweep) or `prefixTokens` (context sweep)."""
     summary: ContenderSummary
-    p50_vs_smallest: float | None
-    """This size's latency p50 over the smallest size's."""
+
+
+@dataclass(frozen=True)
+class RepeatResult:
+    """One run of every contender and both sweeps."""
+
+    contenders: tuple[ContenderSummary, ...]
+    sizes: tuple[SweepPoint, ...] = ()
+    """Smallest document first."""
+    contexts: tuple[SweepPoint, ...] = ()
+    """Smallest `prefixTokens` first."""
+    latencies: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """Every answer's latency (ms) per contender, for the distribution plot."""
+    notes: tuple[str, ...] = ()
+
+    def contender(self, name: str) -> ContenderSummary | None:
+        return next((summary for summary in self.contenders if summary.name == name), None)
 
 
 @dataclass(frozen=True)
 class BenchReport:
-    """One run: what was typed, on what, and how each contender did."""
+    """One invocation: what was typed, on what, and how each contender did in each run."""
 
     timestamp: str
     command: str
@@ -259,14 +325,12 @@ class BenchReport:
     machine: Machine
     model: Path
     model_bytes: int
+    settings: Mapping[str, str]
+    """Ghostwright's settings that differ from the defaults in this run (from the environment)."""
     traces: tuple[TraceInfo, ...]
-    ghostwright: ContenderSummary
-    naive: ContenderSummary | None
-    ratios: LatencyRatios | None
+    repeats: tuple[RepeatResult, ...]
     notes: tuple[str, ...]
     wall_s: float
-    sizes: tuple[SizeRow, ...] = ()
-    """The cost-vs-size sweep, smallest document first (empty without `--sizes`)."""
 
 
 # -- the server's log ---------------------------------------------------------------------------
@@ -304,23 +368,34 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _known(values: Sequence[float | None]) -> list[float]:
+    return [value for value in values if value is not None]
+
+
 def summarize(run: ContenderRun) -> ContenderSummary:
     """The figures of one contender's replay."""
     outcomes = run.outcomes
-    latencies = [o.latency_ms for o in outcomes if o.latency_ms is not None]
-    model_times = [o.model_ms for o in outcomes if o.model_ms is not None]
-    overheads = [o.overhead_ms for o in outcomes if o.overhead_ms is not None]
+    latencies = _known([o.latency_ms for o in outcomes])
+    model_latencies = _known([o.latency_ms for o in outcomes if o.source == "model"])
+    model_times = _known([o.model_ms for o in outcomes])
+    overheads = _known([o.overhead_ms for o in outcomes])
     tokens = [
-        (o.prompt_tokens, o.reused_tokens)
+        (float(o.prompt_tokens), float(o.evaluated_tokens))
         for o in outcomes
-        if o.prompt_tokens is not None and o.reused_tokens is not None
+        if o.prompt_tokens is not None and o.evaluated_tokens is not None
     ]
+    answered = [o for o in outcomes if not o.cancelled and o.error is None]
+    without_model = sum(o.source in ANSWERED_WITHOUT_MODEL for o in answered) + (run.gated or 0)
+    prompt_mean = _mean([prompt for prompt, _ in tokens])
+    evaluated_mean = _mean([evaluated for _, evaluated in tokens])
     accepted_chars = sum(run.accepts)
     sources = Counter(o.source for o in outcomes if o.source is not None)
     return ContenderSummary(
+        name=run.name,
         requests=len(outcomes),
         cancelled=sum(o.cancelled for o in outcomes),
         errors=sum(o.error is not None for o in outcomes),
+        answered=len(answered),
         suggestions=len(latencies),
         shown=sum(o.shown for o in outcomes),
         accepts=len(run.accepts),
@@ -328,26 +403,30 @@ def summarize(run: ContenderRun) -> ContenderSummary:
         typed_chars=run.typed_chars,
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
+        model_answer_p50_ms=percentile(model_latencies, 50),
+        model_answer_p95_ms=percentile(model_latencies, 95),
         model_p50_ms=percentile(model_times, 50),
+        model_p95_ms=percentile(model_times, 95),
         overhead_p50_ms=percentile(overheads, 50),
-        prompt_tokens_mean=_mean([float(prompt) for prompt, _ in tokens]),
-        reused_tokens_mean=_mean([float(reused) for _, reused in tokens]),
+        overhead_p95_ms=percentile(overheads, 95),
+        server_overhead_p50_ms=percentile(_known([o.server_overhead_ms for o in outcomes]), 50),
+        without_model=without_model,
+        without_model_share=without_model / len(answered) if answered else None,
+        prompt_tokens_mean=prompt_mean,
+        evaluated_tokens_mean=evaluated_mean,
+        evaluated_share=(
+            evaluated_mean / prompt_mean if evaluated_mean is not None and prompt_mean else None
+        ),
         saved_per_100=100.0 * accepted_chars / run.typed_chars if run.typed_chars else 0.0,
         peak_rss_mib=run.peak_rss_kib / 1024.0 if run.peak_rss_kib is not None else None,
         wall_s=run.wall_s,
+        gated=run.gated,
         sources=dict(sorted(sources.items())),
     )
 
 
-def _ratio(theirs: float | None, ours: float | None) -> float | None:
-    return theirs / ours if theirs is not None and ours else None
-
-
-def latency_ratios(ghostwright: ContenderSummary, naive: ContenderSummary) -> LatencyRatios:
-    return LatencyRatios(
-        p50=_ratio(naive.latency_p50_ms, ghostwright.latency_p50_ms),
-        p95=_ratio(naive.latency_p95_ms, ghostwright.latency_p95_ms),
-    )
+def latencies_of(run: ContenderRun) -> tuple[float, ...]:
+    return tuple(o.latency_ms for o in run.outcomes if o.latency_ms is not None)
 
 
 # -- the machine --------------------------------------------------------------------------------
@@ -365,16 +444,31 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def peak_rss_kib(pid: int | str) -> int | None:
-    """VmHWM of a process (its peak resident memory) in KiB; None where /proc has no answer."""
+_BACKEND = re.compile(r"(?:^|\|)\s*([A-Za-z][\w-]*) : ")
+
+
+def device_of(gpu_offload: bool, system_info: str) -> str:
+    """Where llama.cpp runs the model: its first non-CPU backend when it can offload layers."""
+    if not gpu_offload:
+        return "CPU"
+    backends = [name for name in _BACKEND.findall(system_info) if name.upper() != "CPU"]
+    return backends[0] if backends else "GPU"
+
+
+def gpu_model() -> str:
+    """The first NVIDIA GPU's name, from nvidia-smi where it is installed; else ""."""
     try:
-        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return None
+        found = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    names = found.stdout.strip().splitlines()
+    return names[0].strip() if found.returncode == 0 and names else ""
 
 
 # -- traces -------------------------------------------------------------------------------------
@@ -441,22 +535,6 @@ def utf16_position(text: str) -> types.Position:
     return types.Position(line=text.count("\n"), character=column)
 
 
-@dataclass
-class _LiveRequest:
-    """A request as the editor tracks it while it is open."""
-
-    msg_id: str
-    version: int
-    last_key_s: float
-    answered_s: float | None = None
-    text: str = ""
-    command: types.Command | None = None
-    suggestion_id: str | None = None
-    cancelled: bool = False
-    error: str | None = None
-    shown: bool = False
-
-
 class _BenchClient(LanguageClient):
     """An editor's client: remembers the server's status and its log lines."""
 
@@ -481,6 +559,10 @@ def _bench_client() -> _BenchClient:
     def on_log(params: types.LogMessageParams) -> None:
         client.log_lines.append(params.message)
 
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)  # type: ignore[untyped-decorator]
+    def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
+        """Repair's diagnostics: an editor shows them; the benchmark has no use for them."""
+
     @client.feature(types.WINDOW_SHOW_MESSAGE)  # type: ignore[untyped-decorator]
     def on_message(params: types.ShowMessageParams) -> None:
         if params.type in (types.MessageType.Error, types.MessageType.Warning):
@@ -489,95 +571,33 @@ def _bench_client() -> _BenchClient:
     return client
 
 
-async def _sleep_until(deadline: float) -> None:
-    await asyncio.sleep(max(0.0, deadline - time.perf_counter()))
-
-
-class _Editor:
-    """One document in the simulated editor while the person writes its region."""
+class LspEditor(LiveEditor):
+    """The editor as VS Code or Neovim drive Ghostwright: LSP over stdio."""
 
     def __init__(self, client: _BenchClient, trace: Trace, speed: float) -> None:
+        super().__init__(trace, speed)
         self._client = client
-        self._trace = trace
-        self._speed = speed
         self._uri = trace.region.path.resolve().as_uri()
-        self._before = trace.region.document[: trace.region.offset]
-        self._version = 1
-        self._tasks: list[asyncio.Task[None]] = []
-        self.requests: list[_LiveRequest] = []
-        self.accepts: list[int] = []
-        self.unanswered = 0
-        """Requests (or accept commands) still unanswered long after the last key."""
 
-    async def write_region(self) -> None:
-        """Type the region key by key, asking after each pause, accepting what fits.
-
-        After the last key the person stops: the editor's last request is waited for.
-        """
-        region = self._trace.region
+    def opened(self) -> None:
         self._client.text_document_did_open(
             types.DidOpenTextDocumentParams(
                 text_document=types.TextDocumentItem(
-                    uri=self._uri, language_id="python", version=self._version, text=region.document
+                    uri=self._uri,
+                    language_id="python",
+                    version=self.version,
+                    text=self.trace.region.document,
                 )
             )
         )
-        cursor = TraceCursor(self._trace)
-        last_key = time.perf_counter()
-        while (key := cursor.peek()) is not None:
-            due = last_key + key.gap_s / self._speed
-            fire = last_key + DEBOUNCE_S / self._speed
-            if fire < due:
-                await _sleep_until(fire)
-                self._ask(last_key)
-            await _sleep_until(due)
-            accepted = self._acceptable(cursor)
-            if accepted:
-                self._accept(accepted)
-                cursor.accept(len(accepted))
-            else:
-                typed = cursor.advance()
-                self._change(typed.delete, typed.insert)
-            self._cancel_open_request()
-            last_key = time.perf_counter()
-        await _sleep_until(last_key + DEBOUNCE_S / self._speed)
-        self._ask(last_key)
-        if self._tasks:
-            _, late = await asyncio.wait(self._tasks, timeout=SHUTDOWN_TIMEOUT_S)
-            for task in late:
-                task.cancel()
-            if late:
-                self.unanswered = len(late)
-                log.warning(
-                    "%d requests unanswered %.0f s after the last key",
-                    len(late),
-                    SHUTDOWN_TIMEOUT_S,
-                )
-        if self._before != region.document[: region.offset] + region.text:
-            raise BenchError(f"the editor lost track of the text of {region.path}")
-        self._client.text_document_did_close(
-            types.DidCloseTextDocumentParams(
-                text_document=types.TextDocumentIdentifier(uri=self._uri)
-            )
-        )
 
-    def _acceptable(self, cursor: TraceCursor) -> str:
-        latest = self.requests[-1] if self.requests else None
-        if latest is None or not latest.shown or latest.version != self._version:
-            return ""
-        return accepted_part(latest.text, cursor.remaining) if cursor.clean else ""
-
-    def _change(self, delete: int, insert: str) -> None:
-        end = utf16_position(self._before)
-        if delete:
-            self._before = self._before[:-delete]
-        start = utf16_position(self._before) if delete else end
-        self._before += insert
-        self._version += 1
+    def changed(self, before: str, delete: int, insert: str) -> None:
+        end = utf16_position(before)
+        start = utf16_position(before[: len(before) - delete]) if delete else end
         self._client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(
-                    uri=self._uri, version=self._version
+                    uri=self._uri, version=self.version
                 ),
                 content_changes=[
                     types.TextDocumentContentChangePartial(
@@ -587,16 +607,21 @@ class _Editor:
             )
         )
 
-    def _accept(self, text: str) -> None:
-        """Insert the accepted text, then run the item's command as an editor does."""
-        command = self.requests[-1].command
-        self._change(0, text)
-        self.accepts.append(len(text))
-        if command is not None:
+    def closed(self) -> None:
+        self._client.text_document_did_close(
+            types.DidCloseTextDocumentParams(
+                text_document=types.TextDocumentIdentifier(uri=self._uri)
+            )
+        )
+
+    def accepted(self, request: LiveRequest, text: str) -> None:
+        """Run the item's command, as an editor does when a suggestion is accepted."""
+        command = request.accept_command
+        if isinstance(command, types.Command):
             params = types.ExecuteCommandParams(
                 command=command.command, arguments=command.arguments
             )
-            self._tasks.append(asyncio.create_task(self._execute(params)))
+            self.track(asyncio.create_task(self._execute(params)))
 
     async def _execute(self, params: types.ExecuteCommandParams) -> None:
         try:
@@ -604,51 +629,39 @@ class _Editor:
         except JsonRpcException as exc:
             log.warning("accept command failed: %s", exc)
 
-    def _ask(self, last_key: float) -> None:
-        request = _LiveRequest(uuid.uuid4().hex, self._version, last_key)
-        self.requests.append(request)
+    def cancel(self, request: LiveRequest) -> None:
+        """`$/cancelRequest`; the server still answers (empty), which the editor waits for."""
+        self._client.cancel_request(types.CancelParams(id=request.msg_id))
+
+    async def fetch(self, request: LiveRequest) -> None:
         params = types.InlineCompletionParams(
             text_document=types.TextDocumentIdentifier(uri=self._uri),
-            position=utf16_position(self._before),
+            position=utf16_position(request.prefix),
             context=types.InlineCompletionContext(
                 trigger_kind=types.InlineCompletionTriggerKind.Automatic
             ),
         )
-        self._tasks.append(asyncio.create_task(self._await_answer(request, params)))
-
-    async def _await_answer(
-        self, request: _LiveRequest, params: types.InlineCompletionParams
-    ) -> None:
         try:
             result = await self._client.protocol.send_request_async(
                 types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=request.msg_id
             )
         except JsonRpcRequestCancelled:
-            result = None
+            return
         except JsonRpcException as exc:
-            result, request.error = None, str(exc)
-        request.answered_s = time.perf_counter()
+            request.error = str(exc)
+            return
+        request.completed = True
         items = result.items if isinstance(result, types.InlineCompletionList) else result or []
         first = items[0] if items else None
         if first is not None and isinstance(first.insert_text, str) and first.insert_text:
             request.text = first.insert_text
-            request.command = first.command
+            request.accept_command = first.command
             arguments = first.command.arguments if first.command is not None else None
             if arguments and isinstance(arguments[0], Mapping):
                 request.suggestion_id = str(arguments[0].get("id"))
-        request.shown = bool(request.text) and request.version == self._version
-
-    def _cancel_open_request(self) -> None:
-        """Cancel the request still waiting for its answer; it can only be the latest one."""
-        latest = self.requests[-1] if self.requests else None
-        if latest is not None and latest.answered_s is None and not latest.cancelled:
-            latest.cancelled = True
-            self._client.cancel_request(types.CancelParams(id=latest.msg_id))
 
 
-def _ghostwright_outcome(
-    request: _LiveRequest, logs: Mapping[str, SuggestionLog]
-) -> RequestOutcome:
+def _ghostwright_outcome(request: LiveRequest, logs: Mapping[str, SuggestionLog]) -> RequestOutcome:
     latency = None
     if request.text and request.answered_s is not None:
         latency = (request.answered_s - request.last_key_s) * 1000.0
@@ -656,10 +669,15 @@ def _ghostwright_outcome(
     if entry is None:
         return RequestOutcome(latency, request.shown, request.cancelled, request.error)
     model_run = entry.model_run
-    overhead = None
-    if entry.total_ms is not None and entry.model_ms is not None:
+    model_ms = entry.model_ms if model_run else 0.0
+    waited_ms = entry.waited_ms or 0.0
+    overhead = server_overhead = None
+    if entry.source != "in-flight" and model_ms is not None and request.answered_s is not None:
+        served_ms = (request.answered_s - request.sent_s) * 1000.0
         # The adaptive debounce waits on purpose: it is latency, not overhead.
-        overhead = entry.total_ms - entry.model_ms - (entry.waited_ms or 0.0)
+        overhead = served_ms - model_ms - waited_ms
+        if entry.total_ms is not None:
+            server_overhead = entry.total_ms - model_ms - waited_ms
     return RequestOutcome(
         latency_ms=latency,
         shown=request.shown,
@@ -668,9 +686,20 @@ def _ghostwright_outcome(
         source=entry.source,
         model_ms=entry.model_ms if model_run else None,
         overhead_ms=overhead,
+        server_overhead_ms=server_overhead,
         prompt_tokens=entry.prompt_tokens if model_run else None,
         reused_tokens=entry.reused_tokens if model_run else None,
     )
+
+
+def _limit_request(request: LiveRequest, logs: Mapping[str, SuggestionLog]) -> LimitRequest | None:
+    """What the model had to compute for this answer, if the model computed it."""
+    entry = logs.get(request.suggestion_id or "")
+    if entry is None or not request.text or entry.source != "model":
+        return None
+    if entry.prompt_tokens is None or entry.reused_tokens is None:
+        return None
+    return LimitRequest(entry.prompt_tokens, entry.reused_tokens, request.text)
 
 
 async def _drain(stream: asyncio.StreamReader | None, tail: deque[str]) -> None:
@@ -681,8 +710,22 @@ async def _drain(stream: asyncio.StreamReader | None, tail: deque[str]) -> None:
         tail.append(line.decode("utf-8", "replace").rstrip())
 
 
-async def _launch(client: _BenchClient) -> asyncio.subprocess.Process:
-    await client.start_io(sys.executable, "-m", "ghostwright", "serve")
+def server_environment(home: Path, model: Path, prefix_tokens: int | None) -> dict[str, str]:
+    """The server's environment: the caller's, with a config and data directory of its own
+    (no user settings file, a fresh telemetry database), the benchmarked model, telemetry on
+    (the gate's decisions are counted from it), and the swept setting."""
+    env = dict(os.environ)
+    env["XDG_CONFIG_HOME"] = str(home / "config")
+    env["XDG_DATA_HOME"] = str(home / "data")
+    env["GHOSTWRIGHT_MODEL"] = str(model)
+    env["GHOSTWRIGHT_TELEMETRY"] = "true"
+    if prefix_tokens is not None:
+        env["GHOSTWRIGHT_PREFIX_TOKENS"] = str(prefix_tokens)
+    return env
+
+
+async def _launch(client: _BenchClient, env: Mapping[str, str]) -> asyncio.subprocess.Process:
+    await client.start_io(sys.executable, "-m", "ghostwright", "serve", env=dict(env))
     process = client._server
     if process is None:
         raise BenchError("the server process did not start")
@@ -725,17 +768,59 @@ async def _stop_server(client: _BenchClient) -> None:
             process.kill()
 
 
-async def replay_ghostwright(traces: Sequence[Trace], speed: float) -> ContenderRun:
-    """Write every trace's region in a real editor session against `ghostwright serve`."""
+def count_gated(home: Path) -> int | None:
+    """Requests the server's gate skipped, from the telemetry it wrote under `home`."""
+    from ghostwright.errors import TelemetryError
+    from ghostwright.telemetry.store import TelemetryStore
+
+    databases = sorted(home.rglob("telemetry.sqlite3"))
+    if not databases:
+        return None
+    try:
+        store = TelemetryStore(databases[0])
+    except TelemetryError:
+        return None
+    try:
+        hidden = store.events(kinds=["hidden"])
+    except TelemetryError:
+        return None
+    finally:
+        store.close()
+    return sum(1 for event in hidden if event.data.get("stage") == "gate")
+
+
+async def replay_ghostwright(
+    traces: Sequence[Trace], speed: float, model: Path, prefix_tokens: int | None = None
+) -> tuple[ContenderRun, list[LimitRequest]]:
+    """Write every trace's region in a real editor session against `ghostwright serve`.
+
+    Returns the run and, for the limit, what each answer the model computed had to evaluate.
+    """
+    with tempfile.TemporaryDirectory(prefix="ghostwright-bench-") as scratch:
+        home = Path(scratch)
+        run, answers = await _replay_ghostwright(
+            traces, speed, server_environment(home, model, prefix_tokens)
+        )
+        gated = count_gated(home)
+    if gated is None:
+        run = dataclasses.replace(
+            run, notes=(*run.notes, "the server's telemetry was not readable: gated unknown")
+        )
+    return dataclasses.replace(run, gated=gated), answers
+
+
+async def _replay_ghostwright(
+    traces: Sequence[Trace], speed: float, env: Mapping[str, str]
+) -> tuple[ContenderRun, list[LimitRequest]]:
     client = _bench_client()
     tail: deque[str] = deque(maxlen=20)
     drain: asyncio.Task[None] | None = None
-    requests: list[_LiveRequest] = []
+    requests: list[LiveRequest] = []
     accepts: list[int] = []
     unanswered = 0
     started = time.perf_counter()
     try:
-        process = await _launch(client)
+        process = await _launch(client, env)
         drain = asyncio.create_task(_drain(process.stderr, tail))
         await _initialize(client)
         ready_ms = (time.perf_counter() - started) * 1000.0
@@ -743,7 +828,7 @@ async def replay_ghostwright(traces: Sequence[Trace], speed: float) -> Contender
         started = time.perf_counter()
         for trace in traces:
             log.info("ghostwright: writing %s (%d keys)", trace.region.path, len(trace.keys))
-            editor = _Editor(client, trace, speed)
+            editor = LspEditor(client, trace, speed)
             await editor.write_region()
             requests += editor.requests
             accepts += editor.accepts
@@ -762,9 +847,10 @@ async def replay_ghostwright(traces: Sequence[Trace], speed: float) -> Contender
     parsed = (parse_suggestion_log(line) for line in client.log_lines)
     logs = {entry.id: entry for entry in parsed if entry is not None}
     outcomes = tuple(_ghostwright_outcome(request, logs) for request in requests)
+    answers = [found for r in requests if (found := _limit_request(r, logs)) is not None]
     answered = [request for request in requests if request.text]
     unmatched = sum(1 for request in answered if (request.suggestion_id or "") not in logs)
-    notes = [f"server ready {ready_ms:.0f} ms after start (not counted)"]
+    notes = [f"ghostwright: server ready {ready_ms:.0f} ms after start (not counted)"]
     if unanswered:
         notes.append(
             f"{unanswered} requests were still unanswered {SHUTDOWN_TIMEOUT_S:.0f} s after the "
@@ -778,7 +864,7 @@ async def replay_ghostwright(traces: Sequence[Trace], speed: float) -> Contender
     errors = Counter(request.error for request in requests if request.error is not None)
     notes += [f"{count} requests failed: {error}" for error, count in errors.most_common(3)]
     notes += [f"server message: {message}" for message in client.errors]
-    return ContenderRun(
+    run = ContenderRun(
         name="ghostwright",
         outcomes=outcomes,
         accepts=tuple(accepts),
@@ -787,325 +873,227 @@ async def replay_ghostwright(traces: Sequence[Trace], speed: float) -> Contender
         peak_rss_kib=peak,
         notes=tuple(notes),
     )
+    return run, answers
 
 
-# -- the naive path -----------------------------------------------------------------------------
+# -- the limit ----------------------------------------------------------------------------------
 
 
-def _naive_outcome(
-    result: NaiveResult, last_key: float, arrived: float, *, on_time: bool
-) -> RequestOutcome:
-    suggested = bool(result.text.strip())
-    return RequestOutcome(
-        latency_ms=(arrived - last_key) * 1000.0 if suggested else None,
-        shown=suggested and on_time,
-        model_ms=result.model_ms,
-        prompt_tokens=result.prompt_tokens,
-        reused_tokens=result.prompt_tokens - result.evaluated_tokens,
+def engine_shape() -> EngineShape:
+    """The llama.cpp context Ghostwright's server runs with: its settings from the defaults and
+    the environment, as `server_environment` leaves them."""
+    from ghostwright.settings import resolve_settings
+
+    settings = resolve_settings(file=Path(os.devnull)).settings
+    return EngineShape(
+        n_ctx=settings.context_size,
+        threads=settings.threads or os.cpu_count() or 1,
+        gpu_layers=settings.gpu_layers,
     )
 
 
-def replay_naive_trace(
-    complete: Callable[[str], NaiveResult], trace: Trace, speed: float
-) -> tuple[list[RequestOutcome], list[int]]:
-    """One region with a blocking completer on a simulated clock (seconds from its start).
-
-    The person presses keys at their own times; the editor handles a key at that time or, when
-    a call blocks it, when the call returns. The debounce runs from whichever is later, and a
-    result that arrives after the person's next key is never shown. After the last key the
-    person stops, and the last request's answer is shown. Returns the outcome of each request
-    and the length of each accept.
-    """
-    outcomes: list[RequestOutcome] = []
-    accepts: list[int] = []
-    cursor = TraceCursor(trace)
-    before = trace.region.document[: trace.region.offset]
-    last_key = busy_until = 0.0
-    while (key := cursor.peek()) is not None:
-        due = last_key + key.gap_s / speed
-        fire = max(last_key, busy_until) + DEBOUNCE_S / speed
-        on_screen = ""
-        if fire < due:
-            result = complete(before)
-            busy_until = fire + result.latency_ms / 1000.0
-            outcome = _naive_outcome(result, last_key, busy_until, on_time=busy_until <= due)
-            outcomes.append(outcome)
-            on_screen = result.text if outcome.shown else ""
-        accepted = accepted_part(on_screen, cursor.remaining) if on_screen else ""
-        if accepted:
-            before += accepted
-            cursor.accept(len(accepted))
-            accepts.append(len(accepted))
-        else:
-            before = apply_key(before, cursor.advance())
-        last_key = due
-    result = complete(before)
-    arrived = max(last_key, busy_until) + DEBOUNCE_S / speed + result.latency_ms / 1000.0
-    outcomes.append(_naive_outcome(result, last_key, arrived, on_time=True))
-    return outcomes, accepts
-
-
-def replay_naive(traces: Sequence[Trace], model_path: Path, speed: float) -> ContenderRun:
-    """Write every trace's region with the naive path in the editor's place."""
-    completer = NaiveCompleter(model_path)
-    outcomes: list[RequestOutcome] = []
-    accepts: list[int] = []
-    try:
-        started = time.perf_counter()
-        for trace in traces:
-            log.info("naive: writing %s (%d keys)", trace.region.path, len(trace.keys))
-            found, accepted = replay_naive_trace(completer.complete, trace, speed)
-            outcomes += found
-            accepts += accepted
-        wall = time.perf_counter() - started
-    finally:
-        completer.close()
+def limit_run(
+    answers: Sequence[LimitRequest], traces: Sequence[Trace], model: Path, speed: float
+) -> ContenderRun:
+    """The limit for each of Ghostwright's model-computed answers, as a contender's run."""
+    filler = "".join(trace.region.document for trace in traces)
+    started = time.perf_counter()
+    timings = (
+        in_fresh_process(measure_limits, model, engine_shape(), list(answers), filler)
+        if answers
+        else []
+    )
+    wall = time.perf_counter() - started
+    debounce_ms = DEBOUNCE_S * 1000.0 / speed
+    outcomes = tuple(
+        RequestOutcome(
+            latency_ms=debounce_ms + timing.model_ms,
+            shown=False,
+            source="model",
+            model_ms=timing.model_ms,
+            prompt_tokens=answer.prompt_tokens,
+            reused_tokens=answer.prompt_tokens - timing.evaluated_tokens,
+        )
+        for answer, timing in zip(answers, timings, strict=True)
+    )
     return ContenderRun(
-        name="naive",
-        outcomes=tuple(outcomes),
-        accepts=tuple(accepts),
+        name="limit",
+        outcomes=outcomes,
+        accepts=(),
         typed_chars=sum(len(trace.region.text) for trace in traces),
         wall_s=wall,
-        peak_rss_kib=peak_rss_kib("self"),
-        notes=(
-            "naive: simulated clock, so its wall time is the time spent in model calls; its "
-            "peak RSS is the benchmark process's, which holds the naive model",
-        ),
+        peak_rss_kib=None,
     )
 
 
 # -- the run ------------------------------------------------------------------------------------
 
 
+def in_fresh_process(function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)` in a new Python process: its memory is its own, and a crash in
+    llama.cpp is reported instead of taking the benchmark down."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        try:
+            return pool.submit(function, *args).result()
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            raise BenchError(f"{function.__name__} crashed its process ({exc})") from exc
+
+
+@dataclass(frozen=True)
+class _Variant:
+    """One Ghostwright replay of a sweep: documents resized to `lines`, a `prefixTokens`."""
+
+    lines: int
+    prefix_tokens: int
+
+
+def _sweep_variants(options: BenchOptions, default_prefix: int) -> list[_Variant]:
+    variants = [_Variant(size, default_prefix) for size in sorted(options.sizes)]
+    if options.contexts:
+        values = sorted({*options.contexts, default_prefix})
+        variants += [_Variant(CONTEXT_SWEEP_LINES, value) for value in values]
+    return list(dict.fromkeys(variants))
+
+
+def run_repeat(
+    options: BenchOptions,
+    traces: Sequence[Trace],
+    model: Path,
+    index: int,
+    filler: Sequence[Path],
+) -> RepeatResult:
+    """One run of every contender in turn (the order rotated by `index`), then the sweeps."""
+    from ghostwright.settings import Settings
+
+    names = [
+        "ghostwright",
+        *(["naive"] if options.naive else []),
+        *(["stock"] if options.stock else []),
+    ]
+    names = names[index % len(names) :] + names[: index % len(names)]
+    runs: dict[str, ContenderRun] = {}
+    answers: list[LimitRequest] = []
+    for name in names:
+        log.info("contender %s", name)
+        if name == "ghostwright":
+            runs[name], answers = asyncio.run(replay_ghostwright(traces, options.speed, model))
+        elif name == "naive":
+            runs[name] = in_fresh_process(replay_naive, list(traces), model, options.speed)
+        else:
+            runs[name] = asyncio.run(replay_stock(traces, model, options.speed))
+    log.info("contender limit (%d answers)", len(answers))
+    runs["limit"] = limit_run(answers, traces, model, options.speed)
+    default_prefix = Settings().prefix_tokens
+    swept: dict[_Variant, ContenderSummary] = {}
+    notes = [note for run in runs.values() for note in run.notes]
+    for variant in _sweep_variants(options, default_prefix):
+        log.info("sweep: %d lines, prefixTokens %d", variant.lines, variant.prefix_tokens)
+        resized = [resize_document(trace, variant.lines, filler) for trace in traces]
+        prefix = None if variant.prefix_tokens == default_prefix else variant.prefix_tokens
+        run, _ = asyncio.run(replay_ghostwright(resized, options.speed, model, prefix))
+        swept[variant] = summarize(run)
+        where = f"sweep ({variant.lines} lines, prefixTokens {variant.prefix_tokens})"
+        notes += [f"{where}: {note}" for note in run.notes if "server ready" not in note]
+    order = [name for name in CONTENDERS if name in runs]
+    return RepeatResult(
+        contenders=tuple(summarize(runs[name]) for name in order),
+        sizes=tuple(
+            SweepPoint(size, swept[_Variant(size, default_prefix)])
+            for size in sorted(options.sizes)
+        ),
+        contexts=tuple(
+            SweepPoint(value, swept[_Variant(CONTEXT_SWEEP_LINES, value)])
+            for value in sorted({*options.contexts, default_prefix})
+        )
+        if options.contexts
+        else (),
+        latencies={name: latencies_of(runs[name]) for name in order},
+        notes=tuple(notes),
+    )
+
+
+def non_default_settings() -> dict[str, str]:
+    """Ghostwright's settings that the environment changes from the defaults in this run."""
+    from ghostwright.settings import Settings, resolve_settings
+
+    resolved = resolve_settings(file=Path(os.devnull))
+    defaults = dataclasses.asdict(Settings())
+    return {
+        name: str(value)
+        for name, value in dataclasses.asdict(resolved.settings).items()
+        if value != defaults[name] and name != "model"
+    }
+
+
+def check_options(options: BenchOptions) -> None:
+    if options.files < 1 or options.lines < 2 or options.speed <= 0 or options.repeat < 1:
+        raise BenchError(
+            "--files and --repeat must be 1 or more, --lines 2 or more, --speed above 0."
+        )
+    if any(size < options.lines + 2 for size in options.sizes):
+        raise BenchError("every --sizes entry must be at least --lines + 2.")
+    if any(value < 16 for value in options.contexts):
+        raise BenchError("every --contexts entry (prefixTokens) must be at least 16.")
+
+
 def run_bench(options: BenchOptions) -> BenchReport:
-    """Choose the traces, replay them with each contender in turn, and summarize."""
+    """Choose the traces, run every contender `repeat` times, and collect the figures."""
     from ghostwright.engine.models import resolve_model_path
     from ghostwright.settings import resolve_settings
 
-    if options.files < 1 or options.lines < 2 or options.speed <= 0:
-        raise BenchError("--files must be 1 or more, --lines 2 or more, --speed above 0.")
-    if any(size < options.lines + 2 for size in options.sizes):
-        raise BenchError("every --sizes entry must be at least --lines + 2.")
+    options = options.effective()
+    check_options(options)
     started = time.perf_counter()
     model = resolve_model_path(resolve_settings().settings)
     traces = choose_traces(options.files, options.lines, options.seed)
-    ours = asyncio.run(replay_ghostwright(traces, options.speed))
-    sizes = size_sweep(traces, options) if options.sizes else ()
-    naive = replay_naive(traces, model, options.speed) if options.naive else None
-    ghostwright_summary = summarize(ours)
-    naive_summary = summarize(naive) if naive is not None else None
+    filler = corpus_files(default_corpus(), CORPUS_SPLIT)
+    machine = Machine.current()
+    repeats = []
+    for index in range(options.repeat):
+        log.info("run %d of %d", index + 1, options.repeat)
+        repeats.append(run_repeat(options, traces, model, index, filler))
     return BenchReport(
         timestamp=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
         command=options.command(),
         options=options,
-        machine=Machine.current(),
+        machine=machine,
         model=model,
         model_bytes=model.stat().st_size,
+        settings=non_default_settings(),
         traces=tuple(trace_info(trace) for trace in traces),
-        ghostwright=ghostwright_summary,
-        naive=naive_summary,
-        ratios=latency_ratios(ghostwright_summary, naive_summary) if naive_summary else None,
-        notes=ours.notes + (naive.notes if naive is not None else ()),
+        repeats=tuple(repeats),
+        notes=tuple(
+            f"run {number}: {note}" if len(repeats) > 1 else note
+            for number, repeat in enumerate(repeats, 1)
+            for note in repeat.notes
+        ),
         wall_s=time.perf_counter() - started,
-        sizes=sizes,
     )
 
 
-def size_sweep(traces: Sequence[Trace], options: BenchOptions) -> tuple[SizeRow, ...]:
-    """Replay the same traces in documents of each size, in one run, smallest first."""
-    filler = corpus_files(default_corpus(), CORPUS_SPLIT)
-    summaries = []
-    for size in sorted(options.sizes):
-        resized = [resize_document(trace, size, filler) for trace in traces]
-        log.info("size sweep: documents of %d lines", size)
-        summaries.append((size, summarize(asyncio.run(replay_ghostwright(resized, options.speed)))))
-    smallest = summaries[0][1].latency_p50_ms
-    return tuple(
-        SizeRow(size, summary, _ratio(summary.latency_p50_ms, smallest))
-        for size, summary in summaries
-    )
-
-
-# -- the report ---------------------------------------------------------------------------------
-
-
-def report_json(report: BenchReport) -> dict[str, Any]:
-    """The report as one JSON-ready object."""
-    payload = dataclasses.asdict(report)
-    payload["options"]["out"] = str(report.options.out)
-    payload["model"] = str(report.model)
-    return payload
-
-
-def _count(value: int) -> str:
-    return str(value)
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}"
-
-
-def _one_decimal(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def _times(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}x"
-
-
-_ROWS: tuple[tuple[str, Callable[[ContenderSummary], str], Callable[[LatencyRatios], str]], ...] = (
-    ("requests", lambda s: _count(s.requests), lambda r: ""),
-    ("cancelled (superseded)", lambda s: _count(s.cancelled), lambda r: ""),
-    ("errors", lambda s: _count(s.errors), lambda r: ""),
-    ("answered with a suggestion", lambda s: _count(s.suggestions), lambda r: ""),
-    ("suggestions shown", lambda s: _count(s.shown), lambda r: ""),
-    ("accepted (chars)", lambda s: f"{s.accepts} ({s.accepted_chars})", lambda r: ""),
-    ("latency p50 (ms)", lambda s: _ms(s.latency_p50_ms), lambda r: _times(r.p50)),
-    ("latency p95 (ms)", lambda s: _ms(s.latency_p95_ms), lambda r: _times(r.p95)),
-    ("model time p50 (ms)", lambda s: _ms(s.model_p50_ms), lambda r: ""),
-    ("server overhead p50 (ms)", lambda s: _ms(s.overhead_p50_ms), lambda r: ""),
-    ("prompt tokens / model run", lambda s: _one_decimal(s.prompt_tokens_mean), lambda r: ""),
-    ("reused tokens / model run", lambda s: _one_decimal(s.reused_tokens_mean), lambda r: ""),
-    ("keystrokes saved per 100", lambda s: _one_decimal(s.saved_per_100), lambda r: ""),
-    ("peak RSS (MiB)", lambda s: _one_decimal(s.peak_rss_mib), lambda r: ""),
-    ("replay wall time (s)", lambda s: _one_decimal(s.wall_s), lambda r: ""),
-)
-"""Table rows: label, a contender's value, and the naive/ghostwright ratio where there is one."""
-
-
-def _table(report: BenchReport) -> list[list[str]]:
-    header = ["", "ghostwright"]
-    if report.naive is not None:
-        header += ["naive", "naive/ghostwright"]
-    rows = [header]
-    for label, show, ratio in _ROWS:
-        row = [label, show(report.ghostwright)]
-        if report.naive is not None and report.ratios is not None:
-            row += [show(report.naive), ratio(report.ratios)]
-        rows.append(row)
-    return rows
-
-
-def _trace_lines(report: BenchReport) -> list[str]:
-    return [
-        f"{t.file}:{t.first_line}-{t.first_line + t.lines - 1}: {t.chars} chars, {t.keys} keys, "
-        f"{t.corrections} corrections, {t.duration_s:.0f} s of typing, "
-        f"in a document of {t.document_lines} lines"
-        for t in report.traces
-    ]
-
-
-def format_table(report: BenchReport) -> str:
-    """The figures as an aligned plain-text table, with what was typed above it."""
-    rows = _table(report)
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = [
-        f"Replay bench ({report.command}); {report.machine.cores} cores, {report.machine.cpu}",
-        f"Model {report.model.name}",
-        *(f"  {line}" for line in _trace_lines(report)),
-        "",
-    ]
-    for row in rows:
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
-        lines.append("  ".join(cells).rstrip())
-    lines.append("")
-    lines += _size_lines(report)
-    lines += report.notes
-    lines.append(f"total wall time {report.wall_s:.1f} s")
-    return "\n".join(lines)
-
-
-def _size_section(report: BenchReport) -> list[str]:
-    if not report.sizes:
-        return []
-    title = "Cost vs document size (Ghostwright, the same traces, in the same run):"
-    return [title, "", "```", *_size_lines(report), "```", ""]
-
-
-def _size_lines(report: BenchReport) -> list[str]:
-    """The cost-vs-size sweep as a small table (nothing without one)."""
-    if not report.sizes:
-        return []
-    rows = [
-        ["document lines", "latency p50", "latency p95", "overhead p50", "p50 vs smallest"],
-        *(
-            [
-                str(row.lines),
-                _ms(row.summary.latency_p50_ms),
-                _ms(row.summary.latency_p95_ms),
-                _one_decimal(row.summary.overhead_p50_ms),
-                _times(row.p50_vs_smallest),
-            ]
-            for row in report.sizes
-        ),
-    ]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return [
-        "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
-        for row in rows
-    ] + [""]
-
-
-def format_markdown(report: BenchReport) -> str:
-    """The report for `bench/results/latest.md`: machine, command, traces, figures, notes."""
-    machine = report.machine
-    rows = _table(report)
-    table = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    table += ["| " + " | ".join(row) + " |" for row in rows[1:]]
-    sections = [
-        "# Ghostwright replay benchmark",
-        "",
-        f"All figures from one run at {report.timestamp}, "
-        f"{report.wall_s:.0f} s of wall time in all.",
-        "",
-        "## Machine and command",
-        "",
-        f"- platform: {machine.platform}, Python {machine.python}",
-        f"- CPU: {machine.cpu}, {machine.cores} cores",
-        f"- model: `{report.model}` ({report.model_bytes / 1e6:.1f} MB)",
-        f"- command: `{report.command}`",
-        "",
-        "## What the simulated person wrote",
-        "",
-        *(f"- `{line}`" for line in _trace_lines(report)),
-        "",
-        "## Figures",
-        "",
-        *table,
-        "",
-        *(
-            ["Cost vs document size (Ghostwright, same traces, one run):", "", "```"]
-            if report.sizes
-            else []
-        ),
-        *_size_lines(report),
-        *(["```", ""] if report.sizes else []),
-        *(f"- {note}" for note in report.notes),
-        "",
-        "Latency runs from the last key before a request to an answer holding a suggestion "
-        f"(debounce of {DEBOUNCE_S * 1000:.0f} ms / speed included). A suggestion is shown when "
-        "it answers the current text; keystrokes saved are accepted characters per 100 "
-        "characters written. See `server/ghostwright/evaluation/bench.py` for every definition.",
-        "",
-    ]
-    return "\n".join(sections)
-
-
-def write_report(report: BenchReport, out: Path) -> tuple[Path, Path]:
-    """`<out>/<timestamp>.json` and `<out>/latest.md`."""
-    out.mkdir(parents=True, exist_ok=True)
-    json_path = out / f"{report.timestamp}.json"
-    json_path.write_text(json.dumps(report_json(report), indent=2) + "\n", encoding="utf-8")
-    markdown_path = out / "latest.md"
-    markdown_path.write_text(format_markdown(report), encoding="utf-8")
-    return json_path, markdown_path
+def failures(report: BenchReport) -> list[str]:
+    """What went wrong in the run: request errors, contenders with no requests at all."""
+    found = []
+    for number, repeat in enumerate(report.repeats, 1):
+        summaries = [*repeat.contenders, *(p.summary for p in (*repeat.sizes, *repeat.contexts))]
+        for summary in summaries:
+            if summary.errors:
+                found.append(f"run {number}: {summary.errors} {summary.name} requests failed")
+            if summary.name != "limit" and not summary.requests:
+                found.append(f"run {number}: {summary.name} got no requests")
+    return found
 
 
 def run_bench_command(options: BenchOptions) -> int:
-    """`ghostwright bench`: run, print the table, write the report."""
+    """`ghostwright bench`: run, print the figures, write the report; 1 if anything failed."""
+    from ghostwright.evaluation.bench_report import format_table, write_report
+
     report = run_bench(options)
     print(format_table(report))
-    json_path, markdown_path = write_report(report, options.out)
-    print(f"wrote {json_path} and {markdown_path}")
-    return 0
+    for path in write_report(report, report.options.out):
+        print(f"wrote {path}")
+    problems = failures(report)
+    for problem in problems:
+        print(f"ghostwright bench: {problem}", file=sys.stderr)
+    return 1 if problems else 0

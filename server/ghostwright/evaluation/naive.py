@@ -3,17 +3,50 @@
 The same GGUF through llama-cpp-python's own `create_completion`: a sliding window of the last
 characters before the cursor as a plain prompt, greedy, one line, no caches, no filters, no
 gate. llama-cpp-python still keeps whatever token prefix happens to match the previous call;
-with a window that slides on every keystroke that is usually nothing.
+with a window that slides on every keystroke that is usually nothing. The stock server
+contender (`stock_server`) sends the same prompts (`naive_prompt`, `COMPLETION_PARAMS`).
+
+In the replay the call blocks the editor, so keys typed meanwhile wait, and a result that
+arrives after a key was typed is dropped. Nothing else runs beside it, so its replay keeps a
+simulated clock: the gaps are not slept, only the model calls take real time, and the timeline
+is what the person would have lived through. `replay_naive` runs in a process of its own (see
+`bench`), so that its peak RSS is the naive path's alone.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from ghostwright.evaluation.replay import DEBOUNCE_S, ContenderRun, RequestOutcome, peak_rss_kib
+from ghostwright.evaluation.typing_trace import Trace, TraceCursor, accepted_part, apply_key
+
+log = logging.getLogger(__name__)
 
 WINDOW_CHARS = 4096
 """Characters of text before the cursor sent per request (about 1,000 tokens of code)."""
+
+N_CTX = 2048
+"""Context window of the naive model and of the stock server: the window's tokens and the
+longest answer fit with room to spare."""
+
+COMPLETION_PARAMS: dict[str, Any] = {"max_tokens": 64, "temperature": 0.0, "stop": ["\n"]}
+"""Greedy, one line, at most 64 tokens: the same for the naive path and the stock server."""
+
+
+def naive_prompt(prefix: str) -> str:
+    """The prompt for a cursor after `prefix`: its last `WINDOW_CHARS` characters."""
+    return prefix[-WINDOW_CHARS:]
+
+
+def model_threads() -> int:
+    """One thread per core, as Ghostwright's default (`threads = 0`) uses."""
+    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -26,32 +59,29 @@ class NaiveResult:
 
 
 class NaiveCompleter:
-    """One `llama_cpp.Llama` used the plain way."""
+    """One `llama_cpp.Llama` used the plain way (all layers on the GPU where the build can)."""
 
-    def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int | None = None) -> None:
-        import os
-
+    def __init__(self, model_path: Path, *, n_ctx: int = N_CTX, threads: int | None = None) -> None:
         import llama_cpp
 
         self._lib = llama_cpp
-        cores = threads or os.cpu_count() or 1
+        cores = threads or model_threads()
         self._llama = llama_cpp.Llama(
             model_path=str(model_path),
             n_ctx=n_ctx,
             n_threads=cores,
             n_threads_batch=cores,
+            n_gpu_layers=-1,
             verbose=False,
         )
 
-    def complete(self, prefix: str, *, max_tokens: int = 64) -> NaiveResult:
+    def complete(self, prefix: str) -> NaiveResult:
         """Greedy single-line continuation of the last `WINDOW_CHARS` characters of `prefix`."""
-        window = prefix[-WINDOW_CHARS:]
         context = self._llama.ctx
         self._lib.llama_perf_context_reset(context)
         started = time.perf_counter()
-        output = self._llama.create_completion(
-            window, max_tokens=max_tokens, temperature=0.0, stop=["\n"], echo=False
-        )
+        prompt = naive_prompt(prefix)
+        output = self._llama.create_completion(prompt, echo=False, **COMPLETION_PARAMS)
         latency = (time.perf_counter() - started) * 1000.0
         perf = self._lib.llama_perf_context(context)
         text = str(output["choices"][0]["text"])  # type: ignore[index]
@@ -66,3 +96,90 @@ class NaiveCompleter:
 
     def close(self) -> None:
         self._llama.close()
+
+
+def _naive_outcome(
+    result: NaiveResult, last_key: float, arrived: float, *, on_time: bool
+) -> RequestOutcome:
+    suggested = bool(result.text.strip())
+    return RequestOutcome(
+        latency_ms=(arrived - last_key) * 1000.0 if suggested else None,
+        shown=suggested and on_time,
+        source="model",
+        model_ms=result.model_ms,
+        overhead_ms=max(0.0, result.latency_ms - result.model_ms),
+        prompt_tokens=result.prompt_tokens,
+        reused_tokens=result.prompt_tokens - result.evaluated_tokens,
+    )
+
+
+def replay_naive_trace(
+    complete: Callable[[str], NaiveResult], trace: Trace, speed: float
+) -> tuple[list[RequestOutcome], list[int]]:
+    """One region with a blocking completer on a simulated clock (seconds from its start).
+
+    The person presses keys at their own times; the editor handles a key at that time or, when
+    a call blocks it, when the call returns. The debounce runs from whichever is later, and a
+    result that arrives after the person's next key is never shown. After the last key the
+    person stops, and the last request's answer is shown. Returns the outcome of each request
+    and the length of each accept.
+    """
+    outcomes: list[RequestOutcome] = []
+    accepts: list[int] = []
+    cursor = TraceCursor(trace)
+    before = trace.region.document[: trace.region.offset]
+    last_key = busy_until = 0.0
+    while (key := cursor.peek()) is not None:
+        due = last_key + key.gap_s / speed
+        fire = max(last_key, busy_until) + DEBOUNCE_S / speed
+        on_screen = ""
+        if fire < due:
+            result = complete(before)
+            busy_until = fire + result.latency_ms / 1000.0
+            outcome = _naive_outcome(result, last_key, busy_until, on_time=busy_until <= due)
+            outcomes.append(outcome)
+            on_screen = result.text if outcome.shown else ""
+        accepted = accepted_part(on_screen, cursor.remaining) if on_screen else ""
+        if accepted:
+            before += accepted
+            cursor.accept(len(accepted))
+            accepts.append(len(accepted))
+        else:
+            before = apply_key(before, cursor.advance())
+        last_key = due
+    result = complete(before)
+    arrived = max(last_key, busy_until) + DEBOUNCE_S / speed + result.latency_ms / 1000.0
+    outcomes.append(_naive_outcome(result, last_key, arrived, on_time=True))
+    return outcomes, accepts
+
+
+def replay_naive(traces: Sequence[Trace], model_path: Path, speed: float) -> ContenderRun:
+    """Write every trace's region with the naive path in the editor's place.
+
+    Meant to run in a fresh process: its peak RSS is this process's.
+    """
+    completer = NaiveCompleter(model_path)
+    outcomes: list[RequestOutcome] = []
+    accepts: list[int] = []
+    try:
+        started = time.perf_counter()
+        for trace in traces:
+            log.info("naive: writing %s (%d keys)", trace.region.path, len(trace.keys))
+            found, accepted = replay_naive_trace(completer.complete, trace, speed)
+            outcomes += found
+            accepts += accepted
+        wall = time.perf_counter() - started
+    finally:
+        completer.close()
+    return ContenderRun(
+        name="naive",
+        outcomes=tuple(outcomes),
+        accepts=tuple(accepts),
+        typed_chars=sum(len(trace.region.text) for trace in traces),
+        wall_s=wall,
+        peak_rss_kib=peak_rss_kib("self"),
+        notes=(
+            "naive: simulated clock, so its replay wall time is the time spent in model calls; "
+            "it ran in a process of its own, whose peak RSS is reported",
+        ),
+    )

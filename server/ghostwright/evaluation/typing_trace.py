@@ -6,8 +6,10 @@ completion engine, not on typing research in general:
 
 - Gaps between keys are lognormal around about 120 ms: most keys come fast, a few after a
   hesitation, and a debounce of 75 ms fires in some gaps but not in all.
-- The first key of a line comes after a longer pause (the person thinks about the next line):
-  that pause, with the cursor on a fresh, indented line, is where a multi-line suggestion helps.
+- Line ends are where people stop: a pause before Enter (the person reads the line over, with
+  the cursor at its end) and a longer one before the first key of the next line (they think
+  about what comes next, with the cursor on a fresh, indented line). Both are where an editor
+  asks and where a multi-line suggestion helps.
 - Enter also inserts the next line's leading indentation at once, as editors auto-indent; no
   one types indentation space by space, and a server must not be judged on that.
 - Now and then a letter or digit is mistyped, noticed after zero to two more keys, deleted with
@@ -44,6 +46,8 @@ class TypingStyle:
     line_pause_median_s: float = 0.6
     """Before the first key of a line."""
     line_pause_sigma: float = 0.5
+    line_end_pause_median_s: float = 0.3
+    """Before Enter, at the end of a line."""
     typo_rate: float = 0.02
     """Chance that a letter or digit is mistyped and later corrected."""
     notice_median_s: float = 0.35
@@ -153,6 +157,9 @@ class _Clock:
     def line_pause(self) -> float:
         return self._lognormal(self._style.line_pause_median_s, self._style.line_pause_sigma)
 
+    def line_end_pause(self) -> float:
+        return self._lognormal(self._style.line_end_pause_median_s, self._style.line_pause_sigma)
+
     def notice(self) -> float:
         return self._lognormal(self._style.notice_median_s, self._style.key_sigma)
 
@@ -192,7 +199,7 @@ def type_region(
         char = text[index]
         if char == "\n":
             end = index + 1 + len(_leading_blanks(text, index + 1))
-            steps.append(Step(index, end, (Keystroke(clock.key(), text[index:end]),)))
+            steps.append(Step(index, end, (Keystroke(clock.line_end_pause(), text[index:end]),)))
             index, line_start = end, True
             continue
         gap = clock.line_pause() if line_start else clock.key()
