@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck pytest setup model bench eval clean
+.PHONY: demo test lint typecheck pytest setup model bench eval fuzz clean
 
 # A virtual environment with Ghostwright (editable) and its dev tools. pip's wheel cache keeps
 # the llama-cpp-python source build (minutes on 2 cores) from being repeated.
@@ -39,13 +39,19 @@ include $(wildcard editors/*/editor.mk)
 
 test: lint typecheck pytest $(EDITOR_TESTS)
 
-# Replayed typing against the real server and the naive path, in one run (see README).
+# Replayed editing sessions: Ghostwright, the naive path, a stock llama_cpp.server and the
+# model's own limit, 3 runs, size and context sweeps; writes bench/report.md (bench/README.md).
 bench: model
-	$(BIN)/ghostwright bench --sizes 200,2000,20000 $(BENCH_ARGS)
+	$(BIN)/ghostwright bench $(BENCH_ARGS)
 
 # Suggestions vs. what the standard library's authors wrote, held-out packages (see README).
 eval: model
 	$(BIN)/ghostwright eval completion --naive $(EVAL_ARGS)
+
+# Protocol fuzzing at full size: 12,000 raw LSP messages against the real server (make test
+# runs the same test with 1,500).
+fuzz: model
+	FUZZ_MESSAGES=12000 $(BIN)/pytest tests/reliability/test_protocol_fuzz.py -s $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -254,6 +254,8 @@ class FakeEngine:
         time_budget_ms: float | None = None,
         branch: int = 0,
         on_text: Any = None,
+        temperature: float = 0.0,
+        seed: int = 0,
     ) -> Generation:
         self.calls.append(
             {

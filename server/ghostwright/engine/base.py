@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from ghostwright.prompt import FimTokens
+from ghostwright.prompt import FimTokens, TextPrompt
 
 StopCondition = Callable[[str], bool]
 """Called with the text generated so far after each token; True ends generation."""
@@ -25,7 +25,8 @@ class Generation:
     evaluated_tokens: int
     model_ms: float
     stop_reason: str
-    """One of: eos, max_tokens, stop_condition, time_budget, cancelled, context_full."""
+    """One of: eos, max_tokens, stop_condition, time_budget, cancelled, context_full, or error
+    (an HTTP backend's request failed: reported by the backend, the text is empty)."""
     shifted_tokens: int = 0
     """Of the reused tokens, those moved to a new position in the KV cache (chunk reuse)."""
 
@@ -42,6 +43,12 @@ class Engine(Protocol):
     def tokenize(self, text: str) -> list[int]:
         """Tokens of plain text (special-token markup is not interpreted)."""
 
+    def chat_prompt(
+        self, messages: Sequence[tuple[str, str]], reply_start: str
+    ) -> list[int] | None:
+        """Tokens of (role, content) messages in the model's chat template, the assistant's
+        reply begun with `reply_start`; None when the model has no chat template."""
+
     def generate(
         self,
         prompt: Sequence[int],
@@ -53,11 +60,48 @@ class Engine(Protocol):
         time_budget_ms: float | None = None,
         branch: int = 0,
         on_text: Callable[[str], None] | None = None,
+        temperature: float = 0.0,
+        seed: int = 0,
     ) -> Generation:
         """Generate after `prompt` until EOS, `max_tokens`, `should_stop`, or cancellation.
 
         `heal_index` names a prompt token to remove and regenerate (token healing); the text it
         stood for is not part of the result. `time_budget_ms` ends generation at the first line
         break after the budget; `branch` = k takes the k-th best first token (an alternative
-        candidate); `on_text` is called with the text so far after each token.
+        candidate); `on_text` is called with the text so far after each token; `temperature` > 0
+        samples tokens (reproducibly for a `seed`) instead of taking the most likely.
         """
+
+
+@runtime_checkable
+class TextEngine(Protocol):
+    """A model behind an inference server (the HTTP backends): it takes a text prompt, since the
+    server holds the tokenizer and, for /infill and Ollama, the FIM format.
+
+    Log-probabilities are in the `Generation` where the server reports them; otherwise (and
+    entropies always: servers report only the top few tokens) they are empty, which the
+    predictor's features read as missing, not as zero confidence.
+    """
+
+    @property
+    def description(self) -> str:
+        """What serves the suggestions, for the log and the status line (backend, URL, model)."""
+
+    @property
+    def mode(self) -> str:
+        """Either "fim" (the server sees the text after the cursor) or "prefix"."""
+
+    def generate_text(
+        self,
+        prompt: TextPrompt,
+        *,
+        max_tokens: int,
+        should_stop: StopCondition,
+        cancelled: threading.Event,
+        time_budget_ms: float | None = None,
+        branch: int = 0,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Generation:
+        """Stream a completion at the prompt's cursor until the server stops, `max_tokens`,
+        `should_stop`, the time budget (at a line break), or cancellation, each of which closes
+        the stream. `branch` = k > 0 asks for a sampled alternative (seed k)."""

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ghostwright.engine.base import Generation, StopCondition
 from ghostwright.engine.fim import resolve_fim
@@ -75,6 +76,81 @@ SHIFT_REUSE_MIN = 32
 """Tokens per decode call: a whole prompt window fits one batch."""
 
 
+_KV_BYTES_PER_VALUE = 2
+"""The KV cache holds f16 keys and values."""
+_OVERHEAD_BYTES = 64 * 1024 * 1024
+"""Compute buffers and the rest of a loaded model, beyond weights and KV cache."""
+
+
+def required_bytes(info: GgufInfo, n_ctx: int) -> int:
+    """About how much memory the model takes loaded: weights, KV cache for `n_ctx`, buffers."""
+    arch = info.architecture
+
+    def number(key: str) -> int:
+        value = info.metadata.get(f"{arch}.{key}")
+        return int(value) if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    layers, width = number("block_count"), number("embedding_length")
+    heads, kv_heads = number("attention.head_count"), number("attention.head_count_kv")
+    kv_width = width * kv_heads // heads if heads and kv_heads else width
+    kv_cache = 2 * layers * n_ctx * kv_width * _KV_BYTES_PER_VALUE
+    return info.size_bytes + kv_cache + _OVERHEAD_BYTES
+
+
+def memory_headroom_bytes() -> int | None:
+    """Memory this process can still take: the system's available memory, and the address
+    space left under this process's limit (`ulimit -v`), whichever is smaller; None when
+    neither is known (not Linux)."""
+    import resource
+
+    limits = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        try:
+            with open("/proc/self/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmSize:"):
+                        limits.append(soft - int(line.split()[1]) * 1024)
+        except OSError:
+            pass
+    return min(limits) if limits else None
+
+
+def _check_memory(path: Path, required: int, headroom: int | None) -> None:
+    """Refuse a model that cannot fit, with the numbers, instead of letting the OS kill the
+    server (and the editor's completions with it) halfway through loading."""
+    if headroom is not None and required > headroom:
+        raise ModelLoadError(
+            path,
+            f"it needs about {required // 2**20} MB of memory and only {max(headroom, 0) // 2**20}"
+            " MB are available; close other programs, lower `contextSize`, or choose a smaller"
+            " model or quantization",
+        )
+
+
+class _Sampler:
+    """Draws a token from the `top_k` most likely ones, softened by a temperature."""
+
+    top_k = 40
+
+    def __init__(self, temperature: float, seed: int) -> None:
+        self._temperature = temperature
+        self._random = np.random.default_rng(seed)
+
+    def draw(self, logits: npt.NDArray[np.float32]) -> int:
+        best = np.argpartition(-logits, self.top_k)[: self.top_k]
+        scaled = logits[best].astype(np.float64) / self._temperature
+        weights = np.exp(scaled - scaled.max())
+        return int(best[self._random.choice(len(best), p=weights / weights.sum())])
+
+
 class LocalEngine:
     """A GGUF model loaded in-process. Not thread-safe: one thread at a time may use it."""
 
@@ -88,6 +164,7 @@ class LocalEngine:
         train_ctx = self.info.context_length or settings.context_size
         n_ctx = min(settings.context_size, train_ctx)
         threads = settings.threads or os.cpu_count() or 1
+        _check_memory(path, required_bytes(self.info, n_ctx), memory_headroom_bytes())
         try:
             # One batch holds a whole prompt window, so a cold prompt is a single decode call;
             # flash attention is faster on CPU too (measured: 700 tokens 5.0 s vs 6.0 s here).
@@ -129,6 +206,35 @@ class LocalEngine:
         if not text:
             return []
         tokens: list[int] = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        return tokens
+
+    def chat_prompt(
+        self, messages: Sequence[tuple[str, str]], reply_start: str
+    ) -> list[int] | None:
+        """Tokens of a chat in the model's own chat template (GGUF `tokenizer.chat_template`),
+        with the assistant's reply begun by `reply_start`; None when the model has no template
+        (a base model: use a plain-text prompt)."""
+        template = self._llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            return None
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        bos = self._piece(self.bos).decode("utf-8", "replace") if self.bos >= 0 else ""
+        eos_id = int(self._lib.llama_vocab_eos(self._vocab))
+        eos = self._piece(eos_id).decode("utf-8", "replace") if eos_id >= 0 else ""
+        try:
+            formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+            rendered = formatter(
+                messages=[{"role": role, "content": content} for role, content in messages]  # type: ignore[misc]
+            ).prompt
+        except Exception as exc:  # a template llama-cpp-python's Jinja cannot render
+            log.warning("the model's chat template failed (%s); using a plain prompt", exc)
+            return None
+        text = rendered + reply_start
+        add_bos = self.add_bos and not (bos and text.startswith(bos))
+        tokens: list[int] = self._llama.tokenize(
+            text.encode("utf-8"), add_bos=add_bos, special=True
+        )
         return tokens
 
     def _is_end(self, token: int) -> bool:
@@ -238,18 +344,23 @@ class LocalEngine:
                 allowed.append(self._sorted_pieces[index][1])
         return allowed
 
-    def _next_token_stats(self, pending: bytes, rank: int) -> tuple[int, float, float]:
+    def _next_token_stats(
+        self, pending: bytes, rank: int, sampler: _Sampler | None = None
+    ) -> tuple[int, float, float]:
         """Greedy choice from the last logits, with its log-probability and the entropy.
 
         While `pending` (healed prompt text) is not yet reproduced, only tokens consistent with
-        it may be chosen; `rank` > 0 takes the rank-th best token instead of the best.
-        Log-probability and entropy are always of the full distribution.
+        it may be chosen; `rank` > 0 takes the rank-th best token instead of the best; a
+        `sampler` draws the token instead. Log-probability and entropy are always of the full
+        distribution.
         """
         pointer = self._llama._ctx.get_logits_ith(-1)
         logits = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
         if pending:
             allowed = np.asarray(self._consistent_tokens(pending), dtype=np.intc)
             token = int(allowed[int(np.argmax(logits[allowed]))])
+        elif sampler is not None:
+            token = sampler.draw(logits)
         elif rank == 0:
             token = int(np.argmax(logits))
         else:
@@ -275,6 +386,8 @@ class LocalEngine:
         time_budget_ms: float | None = None,
         branch: int = 0,
         on_text: Callable[[str], None] | None = None,
+        temperature: float = 0.0,
+        seed: int = 0,
     ) -> Generation:
         """Greedy generation after `prompt`, reusing whatever of it is still in the KV cache.
 
@@ -287,8 +400,10 @@ class LocalEngine:
         suggestions end on line boundaries (llama.vim's `t_max_predict_ms`). `branch` = k > 0
         takes the k-th best token at the first free step (after healing) and continues greedily:
         a distinct alternative candidate. `on_text` sees the text generated so far after each
-        token (for reuse of a running generation).
+        token (for reuse of a running generation). `temperature` > 0 samples each token instead
+        (top-k, reproducible for a given `seed`): repair's extra candidates.
         """
+        sampler = _Sampler(temperature, seed) if temperature > 0 else None
         pending = b""
         if heal_index is not None and len(prompt) > 1:
             pending = self._piece(prompt[heal_index])
@@ -317,7 +432,7 @@ class LocalEngine:
                 break
             rank = branch if not pending and not branched else 0
             branched = branched or not pending
-            token, logprob, entropy = self._next_token_stats(pending, rank)
+            token, logprob, entropy = self._next_token_stats(pending, rank, sampler)
             if self._is_end(token):
                 stop_reason = "eos"
                 break

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lsprotocol import types
 
 from ghostwright.completion.pipeline import CompletionRequest, Suggestion
+from ghostwright.documents import Document
+from ghostwright.repair.diagnostics import SOURCE as DIAGNOSTIC_SOURCE
+from ghostwright.repair.diagnostics import Problem
+from ghostwright.repair.verify import TextChange
 
 
 def lsp_accept_command(suggestion: Suggestion, command: str) -> types.Command:
@@ -70,3 +76,50 @@ def lsp_completion_list(
         command=lsp_accept_command(suggestion, command),
     )
     return types.CompletionList(is_incomplete=True, items=[item])
+
+
+# --- repair ------------------------------------------------------------------------------
+
+
+def lsp_range(document: Document, start: int, end: int) -> types.Range:
+    return types.Range(start=document.position_at(start), end=document.position_at(end))
+
+
+def lsp_diagnostic(document: Document, problem: Problem) -> types.Diagnostic:
+    """A problem as a diagnostic. An empty range (a missing token) is widened to the character
+    before it, so that editors have something to underline."""
+    start, end = problem.start, problem.end
+    if start == end and start > 0 and document.text[start - 1] not in "\r\n":
+        start -= 1
+    return types.Diagnostic(
+        range=lsp_range(document, start, end),
+        message=problem.message,
+        severity=types.DiagnosticSeverity(int(problem.severity)),
+        source=DIAGNOSTIC_SOURCE,
+        code=problem.code,
+        tags=[types.DiagnosticTag.Unnecessary] if problem.unnecessary else None,
+    )
+
+
+def lsp_text_edits(document: Document, changes: Sequence[TextChange]) -> list[types.TextEdit]:
+    return [
+        types.TextEdit(range=lsp_range(document, change.start, change.end), new_text=change.text)
+        for change in changes
+    ]
+
+
+def lsp_workspace_edit(
+    document: Document, version: int, changes: Sequence[TextChange]
+) -> types.WorkspaceEdit:
+    """The edits, for the document at `version` only: a client whose document has changed
+    since refuses them instead of applying them to the wrong text."""
+    return types.WorkspaceEdit(
+        document_changes=[
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=document.uri, version=version
+                ),
+                edits=list(lsp_text_edits(document, changes)),
+            )
+        ]
+    )

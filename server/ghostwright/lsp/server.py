@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from pathlib import Path
 from typing import Any, ClassVar
 
 from lsprotocol import types
@@ -21,13 +20,26 @@ from ghostwright.completion.feedback import (
 )
 from ghostwright.completion.pipeline import CompletionRequest, Suggestion
 from ghostwright.completion.service import CompletionService
-from ghostwright.documents import DocumentNotFoundError, Documents, PositionError
+from ghostwright.documents import Document, DocumentNotFoundError, Documents, PositionError
 from ghostwright.engine.manager import ModelManager, ModelState
 from ghostwright.errors import TelemetryError
-from ghostwright.lsp.convert import lsp_completion_list, lsp_inline_completion_list, word_start
+from ghostwright.lsp.convert import (
+    lsp_completion_list,
+    lsp_diagnostic,
+    lsp_inline_completion_list,
+    lsp_range,
+    lsp_workspace_edit,
+    word_start,
+)
 from ghostwright.lsp.protocol import GhostwrightProtocol
 from ghostwright.predictor.decide import Judge
-from ghostwright.predictor.model import AcceptancePredictor, PredictorError
+from ghostwright.predictor.model import AcceptancePredictor, PredictorError, load_predictor
+from ghostwright.repair.diagnostics import SOURCE as DIAGNOSTIC_SOURCE
+from ghostwright.repair.diagnostics import Problem
+from ghostwright.repair.fixes import Patch
+from ghostwright.repair.pipeline import enclosing_unit
+from ghostwright.repair.service import RepairService, Snapshot, match_problem
+from ghostwright.repair.verify import minimal_changes
 from ghostwright.settings import ResolvedSettings, editor_section, resolve_settings
 from ghostwright.telemetry.store import TelemetryEvent, TelemetryStore, default_database_path
 
@@ -43,6 +55,8 @@ PARTIAL_ACCEPT_NOTIFICATION = "ghostwright/partialAccept"
 DISMISS_NOTIFICATION = "ghostwright/dismiss"
 OUTCOME_TICK_S = 2.0
 """How often decision timeouts and survival checks are looked at."""
+REPAIR_COMMAND = "ghostwright.repair"
+"""For clients that cannot resolve code actions: computes the fix and applies it."""
 STATUS_NOTIFICATION = "ghostwright/status"
 DOCUMENT_STATE_REQUEST = "ghostwright/documentState"
 
@@ -89,6 +103,10 @@ class GhostwrightServer(LanguageServer):
         self.telemetry: TelemetryStore | None = None
         self.feedback = Feedback(_discard, self._document_text, project=project_id(None))
         self.predictor: AcceptancePredictor | None = None
+        self.repairs = RepairService(self.models, self.documents, self.publish_problems)
+        self._reported_failures: set[str] = set()
+        self.resolves_edits = False
+        """Whether the client resolves code actions' edits lazily (`codeAction/resolve`)."""
 
     # -- messages to the user -------------------------------------------------------------
     def show(self, message: str, kind: types.MessageType) -> None:
@@ -105,12 +123,26 @@ class GhostwrightServer(LanguageServer):
         self.loop.call_soon_threadsafe(self._send_status, state, detail)
 
     def _send_status(self, state: ModelState, detail: str) -> None:
-        engine = self.models.engine
-        if state is ModelState.READY and engine is not None:
-            self.feedback.model_name = Path(str(getattr(engine, "path", ""))).name
+        if state in (ModelState.READY, ModelState.DEGRADED):
+            self.feedback.model_name = self.models.model_name
         if state is ModelState.FAILED:
             self.show(f"Ghostwright: {detail}", types.MessageType.Error)
+        elif state is ModelState.DEGRADED:  # an inference server's outage, reported once
+            self.show(f"Ghostwright: {detail}", types.MessageType.Warning)
         self.protocol.notify(STATUS_NOTIFICATION, {"state": state.value, "detail": detail})
+
+    def report_generation_failure(self, error: Exception) -> None:
+        """Log every failure of the model; tell the person once per kind of failure (not once
+        per keystroke). The request is answered empty and the next one tries again."""
+        log.error("generation failed: %s", error, exc_info=error)
+        message = f"{type(error).__name__}: {error}"
+        if message not in self._reported_failures:
+            self._reported_failures.add(message)
+            self.show(
+                f"Ghostwright: the model failed while generating ({message}); suggestions "
+                "continue with the next request, details are in the log.",
+                types.MessageType.Error,
+            )
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Log out-of-band failures instead of popping a message per failure (pygls' default)."""
@@ -157,7 +189,11 @@ class GhostwrightServer(LanguageServer):
         )
         self.completions.on_hidden = self.feedback.hidden
         try:
-            self.predictor = AcceptancePredictor.load()
+            loaded = load_predictor(settings.predictor_model, settings.predictor_sha256)
+            self.predictor = loaded.predictor
+            if loaded.refused is not None:
+                log.error("%s", loaded.refused)
+                self.show(f"Ghostwright: {loaded.refused}", types.MessageType.Error)
         except PredictorError as exc:
             log.error("%s", exc)
             self.show(f"Ghostwright: {exc}", types.MessageType.Error)
@@ -186,6 +222,83 @@ class GhostwrightServer(LanguageServer):
         if self.telemetry is not None:
             self.telemetry.close()
 
+    # -- repair ---------------------------------------------------------------------------
+    def publish_problems(self, uri: str, version: int | None, problems: list[Problem]) -> None:
+        diagnostics = []
+        if version is not None and uri in self.documents:
+            document = self.documents.get(uri)
+            diagnostics = [lsp_diagnostic(document, problem) for problem in problems]
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+        )
+
+    def snapshot(self, uri: str) -> tuple[Document, Snapshot]:
+        try:
+            document = self.documents.get(uri)
+        except DocumentNotFoundError as exc:
+            raise JsonRpcInvalidParams(str(exc)) from exc
+        return document, Snapshot.of(document)
+
+    async def resolve_repair(self, action: types.CodeAction) -> types.CodeAction:
+        """Compute the verified fix a code action stands for and attach it as its edit; with
+        none, tell the person and change nothing."""
+        data = action.data if isinstance(action.data, dict) else {}
+        uri, version = data.get("uri"), data.get("version")
+        if not isinstance(uri, str) or not isinstance(version, int):
+            raise JsonRpcInvalidParams("this code action is not one of Ghostwright's")
+        document, snapshot = self.snapshot(uri)
+        if snapshot.version != version:
+            self.show(
+                "Ghostwright: the document changed since the fix was offered; ask again.",
+                types.MessageType.Info,
+            )
+            return action
+        to_offsets = _offsets_of(document)
+        if "unit" in data:
+            start, end = to_offsets(data["unit"])
+            fixed_text, fixed = await self.repairs.fix_unit(snapshot, start, end)
+            if fixed and fixed_text != snapshot.text:
+                changes = minimal_changes(
+                    snapshot.text, Patch(0, len(snapshot.text), fixed_text, "model")
+                )
+                action.edit = lsp_workspace_edit(document, version, changes)
+                log.info("repaired %d problems in a unit of %s", fixed, uri)
+            else:
+                self.show(
+                    "Ghostwright: no verified fix for the problems in this function.",
+                    types.MessageType.Warning,
+                )
+            return action
+        target_data = data.get("target") or {}
+        start, end = to_offsets(target_data.get("range"))
+        message = str(target_data.get("message", ""))
+        ours = target_data.get("source") == DIAGNOSTIC_SOURCE
+        problems = self.repairs.problems(snapshot)
+        target = match_problem(problems, start, end, message, ours)
+        near = None
+        if target is None:
+            if ours:
+                self.show("Ghostwright: that problem is already gone.", types.MessageType.Info)
+                return action
+            near = Problem(start, end, message, f"external:{target_data.get('source')}")
+        result = await self.repairs.fix(snapshot, target, near)
+        log.info(
+            "repair of %r: %s in %.0f ms (%d candidates, %d model runs)",
+            message,
+            result.origin or f"no fix ({result.failure})",
+            result.total_ms,
+            result.candidates,
+            result.model_runs,
+        )
+        if result.fixed:
+            action.edit = lsp_workspace_edit(document, version, result.changes)
+        else:
+            self.show(
+                f"Ghostwright found no verified fix for \u201c{message}\u201d: {result.failure}.",
+                types.MessageType.Warning,
+            )
+        return action
+
     # -- completion -----------------------------------------------------------------------
     def request_at(self, uri: str, position: types.Position) -> CompletionRequest:
         """Snapshot the document at a position, or raise InvalidParams saying what is wrong."""
@@ -203,7 +316,13 @@ class GhostwrightServer(LanguageServer):
         if not self.resolved.settings.enabled:
             return []
         self.feedback.tracker.cursor_at(request.uri, request.offset)
-        suggestions = await self.completions.complete(request, invoked=invoked)
+        try:
+            suggestions = await self.completions.complete(request, invoked=invoked)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # llama.cpp failing mid-generation must not fail the editor
+            self.report_generation_failure(exc)
+            return []
         for suggestion in suggestions[:1]:
             self.feedback.shown(request, suggestion, suggestion.decision)
             if suggestion.decision is not None and log.isEnabledFor(logging.DEBUG):
@@ -231,6 +350,7 @@ server = GhostwrightServer()
 @server.feature(types.INITIALIZE)
 def on_initialize(ls: GhostwrightServer, params: types.InitializeParams) -> None:
     ls.loop = asyncio.get_running_loop()
+    ls.resolves_edits = _client_resolves_edits(params.capabilities)
     encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
     ls.documents.encoding = str(getattr(encoding, "value", encoding))
     ls.apply_settings(params.initialization_options)
@@ -252,7 +372,9 @@ def on_did_change_configuration(
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def on_did_open(ls: GhostwrightServer, params: types.DidOpenTextDocumentParams) -> None:
-    ls.completions.document_opened(ls.documents.open(params.text_document))
+    document = ls.documents.open(params.text_document)
+    ls.completions.document_opened(document)
+    ls.repairs.document_changed(document)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -265,11 +387,13 @@ def on_did_change(ls: GhostwrightServer, params: types.DidChangeTextDocumentPara
     for edit in edits:
         ls.feedback.tracker.document_changed(document.uri, edit.start, edit.removed, edit.inserted)
     ls.completions.document_changed(document)
+    ls.repairs.document_changed(document)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def on_did_close(ls: GhostwrightServer, params: types.DidCloseTextDocumentParams) -> None:
     ls.completions.document_closed(params.text_document.uri)
+    ls.repairs.document_closed(params.text_document.uri)
     ls.feedback.tracker.document_closed(params.text_document.uri)
     ls.documents.close(params.text_document.uri)
 
@@ -293,6 +417,118 @@ async def on_completion(
     replace = types.Range(start=start, end=params.position)
     suggestions = await ls.suggest(request)
     return lsp_completion_list(suggestions[:1], request, replace, ACCEPT_COMMAND)
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(
+        code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite],
+        resolve_provider=True,
+    ),
+)
+def on_code_action(ls: GhostwrightServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """Offer a fix per diagnostic (ours or another server's) and a unit repair on a selection.
+    Nothing is computed here: the model runs when an action is resolved or executed."""
+    document, snapshot = ls.snapshot(params.text_document.uri)
+    actions = []
+    for diagnostic in params.context.diagnostics:
+        target = {
+            "range": _range_data(diagnostic.range),
+            "message": diagnostic.message,
+            "source": diagnostic.source,
+        }
+        data = {"uri": document.uri, "version": document.version, "target": target}
+        actions.append(
+            _repair_action(
+                ls,
+                f"Fix with Ghostwright: {diagnostic.message}",
+                types.CodeActionKind.QuickFix,
+                data,
+                [diagnostic],
+            )
+        )
+    selection = params.range
+    if selection.start != selection.end and document.tree.has_tree:
+        start = document.offset_at(selection.start)
+        unit = enclosing_unit(snapshot.language_id, snapshot.text, Problem(start, start, "", ""))
+        data = {
+            "uri": document.uri,
+            "version": document.version,
+            "unit": _range_data(lsp_range(document, unit.start, unit.end)),
+        }
+        actions.append(
+            _repair_action(
+                ls,
+                "Repair this function with Ghostwright",
+                types.CodeActionKind.RefactorRewrite,
+                data,
+                None,
+            )
+        )
+    return actions
+
+
+def _repair_action(
+    ls: GhostwrightServer,
+    title: str,
+    kind: types.CodeActionKind,
+    data: dict[str, Any],
+    diagnostics: list[types.Diagnostic] | None,
+) -> types.CodeAction:
+    """An action resolved lazily, or one running `ghostwright.repair` for clients that cannot
+    resolve."""
+    command = None
+    if not ls.resolves_edits:
+        command = types.Command(title=title, command=REPAIR_COMMAND, arguments=[data])
+    return types.CodeAction(
+        title=title, kind=kind, diagnostics=diagnostics, data=data, command=command
+    )
+
+
+@server.feature(types.CODE_ACTION_RESOLVE)
+async def on_code_action_resolve(
+    ls: GhostwrightServer, action: types.CodeAction
+) -> types.CodeAction:
+    return await ls.resolve_repair(action)
+
+
+@server.command(REPAIR_COMMAND)
+async def on_repair_command(ls: GhostwrightServer, *arguments: Any) -> None:
+    """The fix for clients without `codeAction/resolve`: compute it, then ask to apply it."""
+    data = arguments[0] if arguments else None
+    action = types.CodeAction(title="Ghostwright repair", data=data)
+    resolved = await ls.resolve_repair(action)
+    if resolved.edit is not None:
+        await ls.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=resolved.edit, label="Ghostwright repair")
+        )
+
+
+def _client_resolves_edits(capabilities: types.ClientCapabilities) -> bool:
+    code_action = capabilities.text_document.code_action if capabilities.text_document else None
+    support = code_action.resolve_support if code_action else None
+    return support is not None and "edit" in support.properties
+
+
+def _range_data(range_: types.Range) -> dict[str, Any]:
+    return {
+        "start": {"line": range_.start.line, "character": range_.start.character},
+        "end": {"line": range_.end.line, "character": range_.end.character},
+    }
+
+
+def _offsets_of(document: Document) -> Any:
+    """Offsets of a `{start, end}` range as sent back in an action's data."""
+
+    def convert(data: Any) -> tuple[int, int]:
+        try:
+            start = types.Position(**data["start"])
+            end = types.Position(**data["end"])
+        except (KeyError, TypeError) as exc:
+            raise JsonRpcInvalidParams(f"bad range in code action data: {data!r}") from exc
+        return document.offset_at(start), document.offset_at(end)
+
+    return convert
 
 
 @server.feature(DOCUMENT_STATE_REQUEST)

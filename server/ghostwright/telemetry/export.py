@@ -162,7 +162,9 @@ def _write_atomically(out: Path, write: Callable[[IO[bytes]], int]) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         temporary = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
         try:
-            with temporary.open("wb") as stream:
+            # Readable by the user only, like the database it comes from.
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as stream:
                 count = write(stream)
             os.replace(temporary, out)
         finally:

@@ -149,12 +149,27 @@ def encode_data(data: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+PRIVATE_FILE_MODE = 0o600
+"""Telemetry files are readable and writable by their owner only."""
+
+
+def make_private(path: Path) -> None:
+    """Create `path` (if missing) and its WAL companions readable by the user only; SQLite
+    gives the `-wal` and `-shm` files it creates the database file's mode."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            os.chmod(file, PRIVATE_FILE_MODE)
+
+
 def open_database(path: Path, *, busy_timeout: float) -> sqlite3.Connection:
     """Open the database in WAL mode and bring its schema up to date.
 
     Raises sqlite3.DatabaseError when the file is not a usable database or stays locked past
     `busy_timeout`. The connection is in autocommit mode: transactions are explicit.
     """
+    make_private(path)
     connection = sqlite3.connect(
         path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
     )
