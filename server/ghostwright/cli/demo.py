@@ -97,6 +97,10 @@ async def _session(path: Path, color: bool) -> int:
     def on_log(params: types.LogMessageParams) -> None:
         pass
 
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)  # type: ignore[untyped-decorator]
+    def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
+        """The demo leaves bodies unfinished on purpose: their syntax errors are expected."""
+
     await client.start_io(sys.executable, "-m", "ghostwright", "serve")
     started = time.perf_counter()
     await client.initialize_async(
