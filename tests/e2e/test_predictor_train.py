@@ -63,6 +63,23 @@ def test_simulate_and_train_writes_a_loadable_predictor(
     assert scored, "the real model suggested nothing at 12 positions"
     assert 0.0 <= predictor.score(scored[0].features("suggestion")) <= 1.0
 
+    # A second run adds rows made with further seeds, each cursor once, and keeps the first run's.
+    twice = simulate_and_train(
+        corpus, tmp_path / "twice", 12, 4, 0, rows_dir=rows_dir, settings=settings, runs=2
+    )
+    assert sorted(path.name for path in rows_dir.iterdir()) == [
+        "rows-tune-n12-seed0.jsonl",
+        "rows-tune-n12-seed2.jsonl",
+        "rows-validation-n4-seed1.jsonl",
+        "rows-validation-n4-seed3.jsonl",
+    ]
+    _, second = read_rows(rows_dir / "rows-tune-n12-seed2.jsonl")
+    joined = twice.simulation["tune"]
+    cursors = {(row.file, row.line, row.column) for row in rows + second}
+    assert joined.positions == len(cursors) > 12
+    assert twice.card["data"]["runs"] == 2
+    assert twice.card["data"]["tune_positions"] == joined.positions
+
     # Training again reuses the cached rows instead of running the model.
     def no_model(*args: object) -> None:
         raise AssertionError("the model was loaded although the rows were cached")

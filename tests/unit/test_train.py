@@ -26,7 +26,13 @@ from ghostwright.predictor.features import (
     names,
 )
 from ghostwright.predictor.model import MODEL_CARD, MODEL_FILES, AcceptancePredictor
-from ghostwright.predictor.simulate import label_of, positions_by_file, refresh_features
+from ghostwright.predictor.simulate import (
+    SimulationStats,
+    joined_runs,
+    label_of,
+    positions_by_file,
+    refresh_features,
+)
 from ghostwright.predictor.train import (
     MIN_DATA_IN_LEAF_GRID,
     TARGET_RETENTION,
@@ -174,6 +180,27 @@ def test_rows_round_trip_with_nan_and_no_suggestion(tmp_path: Path) -> None:
             a, b = matrix([before], stage)[0], matrix([after], stage)[0]
             assert np.array_equal(a, b, equal_nan=True)
     assert "NaN" not in path.read_text()  # strict JSON: NaN is null
+
+
+def test_joined_runs_keep_each_cursor_once_and_sum_the_time() -> None:
+    first = synthetic_rows(10, seed=1)
+    # The second run came to three of the same cursors and to seven new ones.
+    second = first[:3] + [
+        dataclasses.replace(row, line=row.line + 100) for row in synthetic_rows(10, seed=2)[3:]
+    ]
+    stats = [
+        SimulationStats(10, 3, 8, 2, 10.0, 1.0, 0.5, 2.0, 0.2, 1.0),
+        SimulationStats(10, 4, 8, 3, 30.0, 0.333, 1.5, 4.0, None, None),
+    ]
+    rows, joined = joined_runs([(first, stats[0]), (second, stats[1])])
+    assert rows == first + second[3:]
+    assert joined.positions == len(rows)
+    assert joined.accepted == sum(row.label for row in rows)
+    assert joined.suggestions == sum(row.suggestion is not None for row in rows)
+    assert joined.seconds == 40.0 and joined.rows_per_second == 0.5
+    assert joined.feature_ms_p50 == 1.0  # weighted by each run's suggestions (8 and 8)
+    assert joined.parse_ms_p50 == 0.2  # a run without the figure does not count
+    assert joined_runs([(first, stats[0])]) == (first, stats[0])
 
 
 def test_matrix_of_a_stage() -> None:

@@ -13,7 +13,8 @@ from typing import Any
 from ghostwright.errors import GhostwrightError
 
 DEFAULT_VALIDATION = 300
-DEFAULT_TRAIN = 1200
+DEFAULT_TRAIN = 900
+DEFAULT_RUNS = 2
 
 
 def add_commands(commands: Any, eval_commands: Any) -> None:
@@ -42,6 +43,12 @@ def add_commands(commands: Any, eval_commands: Any) -> None:
         "--validation", type=int, default=DEFAULT_VALIDATION, help="validation positions"
     )
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--runs",
+        type=int,
+        default=DEFAULT_RUNS,
+        help="simulation runs with further seeds, joined (--n and --validation are per run)",
+    )
     train.add_argument("--out", help="model directory (default: models/predictor for --simulate)")
     train.add_argument(
         "--dask", metavar="SCHEDULER", help="train with lightgbm.dask on this Dask scheduler"
@@ -79,6 +86,7 @@ def add_commands(commands: Any, eval_commands: Any) -> None:
     predictor.add_argument("--validation", type=int, default=DEFAULT_VALIDATION)
     predictor.add_argument("--n", type=int, default=DEFAULT_TRAIN, help="baseline training rows")
     predictor.add_argument("--seed", type=int, default=0)
+    predictor.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="simulation runs")
     predictor.add_argument("--plot", metavar="PNG", help="write ROC and PR curves here")
     predictor.add_argument("--json", action="store_true", help="print one JSON object")
     predictor.set_defaults(run=cmd_eval_predictor)
@@ -183,7 +191,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else shipped_directory()
     corpus = Path(args.simulate) if args.simulate else None
     report = simulate_and_train(
-        corpus, out, args.n, args.validation, args.seed, dask_scheduler=args.dask
+        corpus, out, args.n, args.validation, args.seed, dask_scheduler=args.dask, runs=args.runs
     )
     metrics: Any = report.card.get("metrics")
     if args.json:
@@ -270,7 +278,7 @@ def cmd_eval_predictor(args: argparse.Namespace) -> int:
     from ghostwright.predictor.simulate import simulated_rows
 
     training, validation, _ = simulated_rows(
-        None, {"tune": args.n, "validation": args.validation}, args.seed
+        None, {"tune": args.n, "validation": args.validation}, args.seed, runs=args.runs
     )
     report = evaluate_predictor(validation, load_active(), training_rows=training)
     if args.plot:

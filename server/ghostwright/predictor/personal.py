@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightgbm
 import numpy as np
 import platformdirs
 
@@ -200,6 +199,8 @@ def _continue_training(
 ) -> None:
     """Both stages boosted further from the active model on `rows`; thresholds re-chosen to
     keep TARGET_RETENTION of the accepted rows."""
+    import lightgbm
+
     out_dir.mkdir(parents=True)
     card: dict[str, Any] = json.loads(json.dumps(active.card))
     for stage, file_name in MODEL_FILES.items():
@@ -220,7 +221,7 @@ def _continue_training(
             params,
             dataset,
             num_boost_round=ROUNDS,
-            init_model=active.booster(stage_typed),
+            init_model=lightgbm.Booster(model_str=active.model_text(stage_typed)),
             keep_training_booster=True,
         )
         path = out_dir / file_name

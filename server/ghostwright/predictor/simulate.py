@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import logging
 import random
 import sys
@@ -343,17 +344,23 @@ def simulated_rows(
     rows_dir: Path | None = None,
     reuse: bool = True,
     settings: Settings | None = None,
+    runs: int = 1,
 ) -> tuple[list[Row], list[Row], dict[str, SimulationStats]]:
     """Tune rows, validation rows and their stats: from the cache when it holds rows made the
-    same way, else simulated (loading the model once) and cached."""
+    same way, else simulated (loading the model once) and cached.
+
+    `runs` > 1 repeats the simulation with further seeds (run r's splits use `seed + r *
+    len(counts)` onwards, so run 0 is the single-run data) and joins the runs, each cursor once:
+    more data without making the existing runs' cached rows stale.
+    """
     root = (corpus or default_corpus()).resolve()
     settings = settings or resolve_settings().settings
     model_path = resolve_model_path(settings)
     rows_dir = rows_dir or default_rows_dir()
-    found: dict[str, tuple[list[Row], SimulationStats]] = {}
-    missing: dict[Split, tuple[Path, dict[str, Any], int, int]] = {}
-    for offset, (split, n) in enumerate(counts.items()):
-        split_seed = seed + offset
+    runs_found: dict[tuple[int, Split], tuple[list[Row], SimulationStats]] = {}
+    missing: dict[tuple[int, Split], tuple[Path, dict[str, Any], int, int]] = {}
+    for run, (offset, (split, n)) in itertools.product(range(runs), enumerate(counts.items())):
+        split_seed = seed + run * len(counts) + offset
         key = {
             "format": CACHE_FORMAT,
             "corpus": str(root),
@@ -369,9 +376,9 @@ def simulated_rows(
         cached = _cached(path, key) if reuse else None
         if cached is not None:
             log.info("reusing %d %s rows from %s", len(cached[0]), split, path)
-            found[split] = cached
+            runs_found[run, split] = cached
         else:
-            missing[split] = (path, key, n, split_seed)
+            missing[run, split] = (path, key, n, split_seed)
     if missing:
         from ghostwright.engine.local import LocalEngine
 
@@ -380,19 +387,61 @@ def simulated_rows(
             # One untimed request first, so one-time costs are not charged to the first row.
             warm_up = CompletionRequest("untitled:warm-up.py", 0, "python", _WARM_UP, len(_WARM_UP))
             CompletionPipeline(settings).complete(engine, warm_up, threading.Event())
-            for split, (path, key, n, split_seed) in missing.items():
+            for (run, split), (path, key, n, split_seed) in missing.items():
                 files = corpus_files(root, split)
                 groups = positions_by_file(files, n, split_seed)
                 log.info("simulating %d positions in %d %s files", n, len(groups), split)
                 rows, stats = simulate(groups, root, split, engine, settings)
                 write_rows(path, rows, {"key": key, "stats": dataclasses.asdict(stats)})
-                found[split] = (rows, stats)
+                runs_found[run, split] = (rows, stats)
         finally:
             engine.close()
+    found = {
+        split: joined_runs([runs_found[run, split] for run in range(runs)]) for split in counts
+    }
     empty = SimulationStats(0, 0, 0, 0, 0.0, 0.0, None, None, None, None)
     tune = found.get("tune", ([], empty))
     validation = found.get("validation", ([], empty))
     return tune[0], validation[0], {split: stats for split, (_, stats) in found.items()}
+
+
+def joined_runs(
+    runs: Sequence[tuple[Sequence[Row], SimulationStats]],
+) -> tuple[list[Row], SimulationStats]:
+    """One split's rows of several runs, each cursor once (the first run's row), with their
+    stats: counts of the joined rows, summed time, and the runs' timing percentiles averaged
+    weighted by their suggestions."""
+    if len(runs) == 1:
+        return list(runs[0][0]), runs[0][1]
+    rows: list[Row] = []
+    seen: set[tuple[str, int, int]] = set()
+    for run_rows, _ in runs:
+        for row in run_rows:
+            cursor = (row.file, row.line, row.column)
+            if cursor not in seen:
+                seen.add(cursor)
+                rows.append(row)
+    stats = [run_stats for _, run_stats in runs]
+    seconds = sum(run_stats.seconds for run_stats in stats)
+    simulated = sum(run_stats.positions for run_stats in stats)
+
+    def weighted(name: str) -> float | None:
+        pairs = [(getattr(s, name), s.suggestions) for s in stats if getattr(s, name) is not None]
+        weight = sum(w for _, w in pairs)
+        return _rounded(sum(v * w for v, w in pairs) / weight) if weight else None
+
+    return rows, SimulationStats(
+        positions=len(rows),
+        files=len({row.file for row in rows}),
+        suggestions=sum(row.suggestion is not None for row in rows),
+        accepted=sum(row.label for row in rows),
+        seconds=round(seconds, 1),
+        rows_per_second=round(simulated / seconds, 3) if seconds else 0.0,
+        feature_ms_p50=weighted("feature_ms_p50"),
+        feature_ms_p95=weighted("feature_ms_p95"),
+        parse_ms_p50=weighted("parse_ms_p50"),
+        parse_ms_p95=weighted("parse_ms_p95"),
+    )
 
 
 def _cached(path: Path, key: Mapping[str, Any]) -> tuple[list[Row], SimulationStats] | None:

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import lightgbm
 import numpy as np
 import numpy.typing as npt
 
@@ -59,6 +58,10 @@ from ghostwright.predictor.model import (
 )
 
 if TYPE_CHECKING:
+    # Imported where training needs it: the package pulls in pandas and scikit-learn, which
+    # the language server (scoring through `booster.NativeBooster`) must not pay for.
+    import lightgbm
+
     from ghostwright.evaluation.predictor_eval import PredictorEvalReport
     from ghostwright.predictor.simulate import SimulationStats
     from ghostwright.settings import Settings
@@ -358,6 +361,8 @@ def fit_booster(
     features: Floats, labels: Ints, stage: Stage, params: Mapping[str, Any], rounds: int = ROUNDS
 ) -> lightgbm.Booster:
     """One LightGBM model on a stage's columns, categorical features declared."""
+    import lightgbm
+
     columns = list(names(stage))
     data = lightgbm.Dataset(
         features,
@@ -370,7 +375,7 @@ def fit_booster(
     return lightgbm.train(dict(params), data, num_boost_round=rounds)
 
 
-Fitter = Callable[[Floats, Ints, Stage, Mapping[str, Any]], lightgbm.Booster]
+Fitter = Callable[[Floats, Ints, Stage, Mapping[str, Any]], "lightgbm.Booster"]
 """Fits one stage's model on a feature matrix and labels with the given parameters."""
 
 
@@ -614,12 +619,8 @@ REPRODUCE = """\
 The rows come from the real pipeline with the default model; the simulation caches them in the
 user cache dir (`simulate.default_rows_dir()`), so retraining from them takes seconds:
 
-```python
-from pathlib import Path
-from ghostwright.predictor.train import simulate_and_train
-simulate_and_train(
-    None, Path("models/predictor"), n_train={n_train}, n_validation={n_validation}, seed={seed}
-)
+```sh
+ghostwright train --simulate --n {n_train} --validation {n_validation} --seed {seed} --runs {runs}
 ```"""
 
 
@@ -712,6 +713,7 @@ def model_card_markdown(card: Mapping[str, Any], evaluation: PredictorEvalReport
         n_train=data.get("n_train", "N"),
         n_validation=data.get("n_validation", "N"),
         seed=card["training"]["params"]["seed"],
+        runs=data.get("runs", 1),
     )
     lines += ["", "## Reproduce", "", reproduce, ""]
     return "\n".join(lines)
@@ -802,10 +804,12 @@ def simulate_and_train(
     reuse: bool = True,
     settings: Settings | None = None,
     dask_scheduler: str | None = None,
+    runs: int = 1,
 ) -> TrainReport:
     """Simulate rows on the tune and validation packages of `corpus` (None: the standard
     library), train on the tune rows (on a Dask cluster with `dask_scheduler`), measure on the
-    validation rows, write to `out_dir`.
+    validation rows, write to `out_dir`. `runs` repeats the simulation with further seeds
+    (`simulated_rows`): `n_train` and `n_validation` are per run.
 
     Rows are cached in `rows_dir` (None: the user cache dir) and reused when a run with the same
     corpus, counts, seed, model and settings made them, so retraining costs seconds.
@@ -819,8 +823,9 @@ def simulate_and_train(
         rows_dir=rows_dir,
         reuse=reuse,
         settings=settings,
+        runs=runs,
     )
-    data: dict[str, Any] = {"n_train": n_train, "n_validation": n_validation}
+    data: dict[str, Any] = {"n_train": n_train, "n_validation": n_validation, "runs": runs}
     for split, split_stats in stats.items():
         data.update({f"{split}_{k}": v for k, v in dataclasses.asdict(split_stats).items()})
     report = train_from_rows(
