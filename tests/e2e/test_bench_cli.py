@@ -42,6 +42,9 @@ def test_quick_bench_runs_every_contender_and_writes_the_report(
         assert summary["peak_rss_mib"] > 0
     assert by_name["ghostwright"]["gated"] is not None  # read from the server's telemetry
     assert by_name["naive"]["model_p50_ms"] > 0  # llama.cpp's own timings
+    # The limit times every generation the server logged, carried-on ones included.
+    assert by_name["limit"]["requests"] >= by_name["ghostwright"]["sources"].get("model", 0)
+    assert by_name["limit"]["requests"] > 0 and by_name["limit"]["model_p50_ms"] > 0
     assert [point["value"] for point in run["sizes"]] == [200, 2000]
     assert [point["value"] for point in run["contexts"]] == [256, 1024]
     assert all(point["summary"]["requests"] > 0 for point in run["sizes"] + run["contexts"])
@@ -59,12 +62,12 @@ def test_quick_bench_runs_every_contender_and_writes_the_report(
 def test_the_limit_times_the_tokens_each_answer_needed(default_model_path: Path) -> None:
     filler = (REPO / "server" / "ghostwright" / "evaluation" / "bench.py").read_text()
     requests = [
-        LimitRequest(prompt_tokens=300, reused_tokens=0, answer="return value"),
-        LimitRequest(prompt_tokens=310, reused_tokens=300, answer="x = 1"),
-        LimitRequest(prompt_tokens=50, reused_tokens=50, answer=""),
+        LimitRequest(prompt_tokens=300, reused_tokens=0, generated_tokens=2),
+        LimitRequest(prompt_tokens=310, reused_tokens=300, generated_tokens=3),
+        LimitRequest(prompt_tokens=50, reused_tokens=50, generated_tokens=0),
     ]
     timings = measure_limits(default_model_path, EngineShape(1024, 2, 0), requests, filler)
     assert [timing.evaluated_tokens for timing in timings] == [300, 10, 0]
-    assert timings[0].generated_tokens >= 2 and timings[1].generated_tokens >= 3
+    assert [timing.generated_tokens for timing in timings] == [2, 3, 0]
     assert timings[0].model_ms > 0 and timings[1].model_ms > 0
     assert timings[2].model_ms == 0.0  # nothing to evaluate, nothing generated

@@ -17,10 +17,12 @@ from ghostwright.evaluation.bench import (
     _Variant,
     choose_traces,
     device_of,
+    parse_generation_log,
     parse_suggestion_log,
     summarize,
     utf16_position,
 )
+from ghostwright.evaluation.model_limit import LimitRequest
 from ghostwright.evaluation.naive import WINDOW_CHARS, NaiveResult, naive_prompt, replay_naive_trace
 from ghostwright.evaluation.replay import (
     DEBOUNCE_S,
@@ -442,6 +444,15 @@ def test_parse_suggestion_log_degrades_when_the_format_changes() -> None:
     assert cache is not None and not cache.model_run
     assert parse_suggestion_log("accepted suggestion 9f2c") is None
     assert parse_suggestion_log("model ready: /x.gguf") is None
+
+
+def test_parse_generation_log_line() -> None:
+    entry = parse_generation_log(
+        "2026 INFO ghostwright.completion.service: generation 9f2c: 1004 prompt tokens "
+        "(1003 reused), 41 tokens generated, model 212.4 ms, stop time_budget"
+    )
+    assert entry == LimitRequest(prompt_tokens=1004, reused_tokens=1003, generated_tokens=41)
+    assert parse_generation_log("suggestion 9f2c: 38 chars, 659 prompt tokens (512 reused)") is None
 
 
 # -- positions, traces, report ------------------------------------------------------------------

@@ -16,11 +16,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from ghostwright.completion.plan import Plan, StopCheck, plan_completion
 from ghostwright.completion.postprocess import clean_suggestion, surroundings_of
-from ghostwright.engine.base import Engine, Generation, TextEngine
+from ghostwright.engine.base import Engine, Generation, StopCondition, TextEngine
 from ghostwright.prompt import ContextChunk, build_prompt, build_text_prompt
 from ghostwright.settings import Settings
 
@@ -32,6 +32,15 @@ MIN_PROMPT_CHARS = 10
 
 Generator = Callable[[int, Callable[[str], None] | None], Generation]
 """Generates candidate `branch` (0: the greedy one) from the prompt built for the request."""
+
+
+class _Stops(TypedDict):
+    """The stopping arguments `Engine.generate` and `TextEngine.generate_text` share."""
+
+    max_tokens: int
+    should_stop: StopCondition
+    cancelled: threading.Event
+    time_budget_ms: float | None
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,8 @@ class Suggestion:
     """Time spent on purpose in the adaptive debounce before the model was asked."""
     shifted_tokens: int = 0
     """Of the reused tokens, those moved to new positions in the KV cache (chunk reuse)."""
+    generated_tokens: int = 0
+    """Tokens the model generated for it (before any cut)."""
     token_logprobs: tuple[float, ...] = ()
     """Log-probability of each generated token (of the whole generation, before any cut)."""
     token_entropies: tuple[float, ...] = ()
@@ -101,6 +112,7 @@ class Suggestion:
             reused_tokens=0,
             shifted_tokens=0,
             evaluated_tokens=0,
+            generated_tokens=0,
             total_ms=total_ms,
         )
 
@@ -198,10 +210,7 @@ class CompletionPipeline:
             return engine.generate(
                 prompt.tokens,
                 heal_index=prompt.heal_index,
-                max_tokens=settings.max_tokens,
-                should_stop=StopCheck(plan),
-                cancelled=cancelled,
-                time_budget_ms=settings.time_budget_ms,
+                **self._stops(plan, cancelled),
                 branch=branch,
                 on_text=on_text,
             )
@@ -226,16 +235,20 @@ class CompletionPipeline:
 
         def generate(branch: int, on_text: Callable[[str], None] | None) -> Generation:
             return engine.generate_text(
-                prompt,
-                max_tokens=settings.max_tokens,
-                should_stop=StopCheck(plan),
-                cancelled=cancelled,
-                time_budget_ms=settings.time_budget_ms,
-                branch=branch,
-                on_text=on_text,
+                prompt, **self._stops(plan, cancelled), branch=branch, on_text=on_text
             )
 
         return generate, engine.mode
+
+    def _stops(self, plan: Plan, cancelled: threading.Event) -> _Stops:
+        """Where every backend's generation ends: the plan's stops, the token and time budgets,
+        and cancellation."""
+        return _Stops(
+            max_tokens=self.settings.max_tokens,
+            should_stop=StopCheck(plan),
+            cancelled=cancelled,
+            time_budget_ms=self.settings.time_budget_ms,
+        )
 
     @staticmethod
     def _suggestion(text: str, mode: str, generation: Generation, started: float) -> Suggestion:
@@ -251,6 +264,7 @@ class CompletionPipeline:
             token_logprobs=generation.token_logprobs,
             token_entropies=generation.token_entropies,
             evaluated_tokens=generation.evaluated_tokens,
+            generated_tokens=generation.generated_tokens,
             model_ms=generation.model_ms,
             total_ms=(time.perf_counter() - started) * 1000.0,
             stop_reason=generation.stop_reason,

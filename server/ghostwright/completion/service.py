@@ -293,6 +293,20 @@ class CompletionService:
         found = await asyncio.shield(flight.result)
         if flight.cancelled.is_set() and self._flights.get(request.uri) is not flight:
             self.stats.superseded += 1
+        for generated in found[:1]:
+            # Every answer the model computed, whether its request is still waiting or was
+            # cancelled and the generation carried on into the cache (`ghostwright bench`
+            # reads these lines for the model's own limit).
+            log.info(
+                "generation %s: %d prompt tokens (%d reused), %d tokens generated, "
+                "model %.1f ms, stop %s",
+                generated.id,
+                generated.prompt_tokens,
+                generated.reused_tokens,
+                generated.generated_tokens,
+                generated.model_ms,
+                generated.stop_reason,
+            )
         refined = [s for s in (self._refined(request, s) for s in found) if s is not None]
         shown = self._judged(request, refined, invoked)
         for suggestion in shown[:1]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -11,6 +12,32 @@ from ghostwright.prompt import FimTokens, TextPrompt
 
 StopCondition = Callable[[str], bool]
 """Called with the text generated so far after each token; True ends generation."""
+
+
+class StopRule:
+    """When a backend's generation loop ends early: the caller's stop condition after any new
+    text, or the time budget, spent and checked only at a line break so that suggestions end on
+    line boundaries (llama.vim's `t_max_predict_ms`). The budget is for generation: it starts at
+    `start()`, after the prompt is evaluated."""
+
+    def __init__(self, should_stop: StopCondition, time_budget_ms: float | None) -> None:
+        self._should_stop = should_stop
+        self._budget_s = time_budget_ms / 1000.0 if time_budget_ms is not None else None
+        self._deadline: float | None = None
+
+    def start(self) -> None:
+        """Start the budget's clock (once; later calls keep the first start)."""
+        if self._deadline is None and self._budget_s is not None:
+            self._deadline = time.perf_counter() + self._budget_s
+
+    def reason(self, text: str, fresh: str) -> str | None:
+        """Why to stop now that `fresh` ended the text at `text` ("stop_condition" or
+        "time_budget"), or None to go on."""
+        if self._should_stop(text):
+            return "stop_condition"
+        if self._deadline is not None and "\n" in fresh and time.perf_counter() > self._deadline:
+            return "time_budget"
+        return None
 
 
 @dataclass(frozen=True)
@@ -29,6 +56,8 @@ class Generation:
     (an HTTP backend's request failed: reported by the backend, the text is empty)."""
     shifted_tokens: int = 0
     """Of the reused tokens, those moved to a new position in the KV cache (chunk reuse)."""
+    generated_tokens: int = 0
+    """Tokens the model generated, the ones a stop cut off included (not the end token)."""
 
 
 class Engine(Protocol):

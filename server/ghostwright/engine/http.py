@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ghostwright.engine.base import Generation, StopCondition
+from ghostwright.engine.base import Generation, StopCondition, StopRule
 from ghostwright.errors import GhostwrightError
 from ghostwright.prompt import TextPrompt
 from ghostwright.settings import Settings
@@ -287,9 +287,10 @@ class HttpBackend:
         logprobs: list[float] = []
         counts: dict[str, int] = {}
         every_token_scored = True
+        generated = 0
         stop_reason: str | None = None
         server_stop: str | None = None
-        deadline: float | None = None
+        stop_rule = StopRule(should_stop, time_budget_ms)
         with self._open(prompt, max_tokens, time_budget_ms, branch, cancelled) as response:
             for line in response.iter_lines():
                 if cancelled.is_set():
@@ -314,6 +315,7 @@ class HttpBackend:
                     if value is not None:
                         counts[name] = value
                 raw += chunk.text
+                generated += bool(chunk.text)  # streaming servers send a token per chunk
                 logprobs.extend(chunk.logprobs)
                 every_token_scored = every_token_scored and bool(chunk.logprobs or not chunk.text)
                 server_stop = chunk.stop_reason or server_stop
@@ -323,16 +325,12 @@ class HttpBackend:
                     break
                 if not fresh:
                     continue
-                if deadline is None and time_budget_ms is not None:
-                    # The budget is for generation, from the first token (t_max_predict_ms).
-                    deadline = time.perf_counter() + time_budget_ms / 1000.0
+                # The server evaluated the prompt before its first token: the budget starts.
+                stop_rule.start()
                 if on_text is not None:
                     on_text(text)
-                if should_stop(text):
-                    stop_reason = "stop_condition"
-                    break
-                if deadline is not None and "\n" in fresh and time.perf_counter() > deadline:
-                    stop_reason = "time_budget"
+                stop_reason = stop_rule.reason(text, fresh)
+                if stop_reason is not None:
                     break
         prompt_tokens = counts.get("prompt_tokens", 0)
         reused = counts.get("reused_tokens", 0)
@@ -346,6 +344,7 @@ class HttpBackend:
             evaluated_tokens=counts.get("evaluated_tokens", max(prompt_tokens - reused, 0)),
             model_ms=(time.perf_counter() - started) * 1000.0,
             stop_reason=stop_reason or server_stop or "eos",
+            generated_tokens=generated,
         )
 
     @contextlib.contextmanager

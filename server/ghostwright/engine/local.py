@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ghostwright.engine.base import Generation, StopCondition
+from ghostwright.engine.base import Generation, StopCondition, StopRule
 from ghostwright.engine.fim import resolve_fim
 from ghostwright.engine.gguf import GgufInfo, read_gguf
 from ghostwright.errors import ModelLoadError
@@ -422,9 +422,8 @@ class LocalEngine:
         if not self._decode(prompt[reused:], reused, cancelled):
             stop_reason = "cancelled"
             max_tokens = 0
-        # The budget is for generation, not prompt evaluation (llama.cpp's t_max_predict_ms).
-        budget_s = time_budget_ms / 1000.0 if time_budget_ms is not None else None
-        deadline = time.perf_counter() + budget_s if budget_s is not None else None
+        stop_rule = StopRule(should_stop, time_budget_ms)
+        stop_rule.start()
         branched = False
         for _ in range(max_tokens):
             if cancelled.is_set():
@@ -445,11 +444,9 @@ class LocalEngine:
             text += fresh
             if on_text is not None:
                 on_text(text)
-            if should_stop(text):
-                stop_reason = "stop_condition"
-                break
-            if deadline is not None and "\n" in fresh and time.perf_counter() > deadline:
-                stop_reason = "time_budget"
+            stopped = stop_rule.reason(text, fresh)
+            if stopped is not None:
+                stop_reason = stopped
                 break
             if len(self._kv_tokens) >= self.n_ctx - 1:
                 stop_reason = "context_full"
@@ -466,6 +463,7 @@ class LocalEngine:
             shifted_tokens=shifted,
             model_ms=(time.perf_counter() - started) * 1000.0,
             stop_reason=stop_reason,
+            generated_tokens=len(logprobs),
         )
 
     def close(self) -> None:

@@ -17,7 +17,8 @@ traces, the same model, the same editor and the same accept rule (see `replay`):
 - stock: `llama_cpp.server` on loopback, asked with the naive path's prompts over streaming
   HTTP by an editor plugin that closes the stream of a superseded request (`stock_server`).
 - limit: the model's own time for the tokens each of Ghostwright's model-computed answers
-  needed (`model_limit`), plus the editor's debounce: no server can answer sooner.
+  needed (`model_limit`; every finished generation, carried-on ones included), plus the
+  editor's debounce: no server can answer sooner.
 
 `--repeat K` runs all of it K times, each contender in turn (the order rotates from one run to
 the next), and every figure is reported as the median of the K runs' values with their range.
@@ -361,6 +362,21 @@ def parse_suggestion_log(message: str) -> SuggestionLog | None:
     return SuggestionLog(id=found.group(1), **values)
 
 
+_GENERATION_LOG = re.compile(
+    r"\bgeneration \S+: (\d+) prompt tokens \((\d+) reused\), (\d+) tokens generated\b"
+)
+
+
+def parse_generation_log(message: str) -> LimitRequest | None:
+    """What the model computed for one answer, from the server's "generation ..." log line
+    (every finished generation, carried-on ones included); None for any other line."""
+    found = _GENERATION_LOG.search(message)
+    if found is None:
+        return None
+    prompt, reused, generated = (int(group) for group in found.groups())
+    return LimitRequest(prompt, reused, generated)
+
+
 # -- figures ------------------------------------------------------------------------------------
 
 
@@ -692,16 +708,6 @@ def _ghostwright_outcome(request: LiveRequest, logs: Mapping[str, SuggestionLog]
     )
 
 
-def _limit_request(request: LiveRequest, logs: Mapping[str, SuggestionLog]) -> LimitRequest | None:
-    """What the model had to compute for this answer, if the model computed it."""
-    entry = logs.get(request.suggestion_id or "")
-    if entry is None or not request.text or entry.source != "model":
-        return None
-    if entry.prompt_tokens is None or entry.reused_tokens is None:
-        return None
-    return LimitRequest(entry.prompt_tokens, entry.reused_tokens, request.text)
-
-
 async def _drain(stream: asyncio.StreamReader | None, tail: deque[str]) -> None:
     """Read the server's stderr so that its pipe never fills; keep the end for error messages."""
     if stream is None:
@@ -847,7 +853,7 @@ async def _replay_ghostwright(
     parsed = (parse_suggestion_log(line) for line in client.log_lines)
     logs = {entry.id: entry for entry in parsed if entry is not None}
     outcomes = tuple(_ghostwright_outcome(request, logs) for request in requests)
-    answers = [found for r in requests if (found := _limit_request(r, logs)) is not None]
+    answers = [found for line in client.log_lines if (found := parse_generation_log(line))]
     answered = [request for request in requests if request.text]
     unmatched = sum(1 for request in answered if (request.suggestion_id or "") not in logs)
     notes = [f"ghostwright: server ready {ready_ms:.0f} ms after start (not counted)"]

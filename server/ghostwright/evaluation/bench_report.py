@@ -588,9 +588,11 @@ METHOD = (
     "last 4,096 characters as the prompt, greedy, one line; it blocks the editor while it "
     "computes. Stock server: `python -m llama_cpp.server` on loopback with the naive path's "
     "prompts over streaming `/v1/completions`, the stream closed when a request is superseded. "
-    "Limit: for each answer Ghostwright's model computed, llama.cpp's own time to evaluate the "
-    "prompt tokens that were not in the KV cache (one batch) and the answer's tokens (one by "
-    "one), on Ghostwright's engine settings, plus the editor's debounce.",
+    "Limit: for each answer Ghostwright's model computed (every finished generation, those "
+    "carried on into the cache after the editor cancelled their request included), llama.cpp's "
+    "own time to evaluate the prompt tokens that were not in the KV cache (one batch) and the "
+    "generated tokens (one by one), on Ghostwright's engine settings, plus the editor's "
+    "debounce.",
     "- Latency: last key to the answer holding a suggestion, the editor's debounce included; "
     "a request the editor cancelled (a key came first) has none, so a contender that is often "
     "too slow shows few, fast answers: read latency with the suggestions shown per 100 "

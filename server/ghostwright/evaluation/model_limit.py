@@ -1,7 +1,8 @@
 """The limit: the model's own time for the tokens a request needs, and nothing else.
 
-For each answer Ghostwright computed with the model, its log says how many prompt tokens the
-request had and how many were already in the KV cache; the answer says what was generated.
+For each answer Ghostwright computed with the model (shown at once, or carried on into the
+cache after the editor cancelled its request), its log says how many prompt tokens the request
+had, how many were already in the KV cache, and how many tokens the model generated.
 Any server, however lean, has to evaluate at least the prompt tokens missing from the cache
 (one batch) and then each generated token once (each step's logits give the next token, the
 last one's the token that ends the answer); sampling, post-processing and everything else are
@@ -30,8 +31,8 @@ class LimitRequest:
     prompt_tokens: int
     reused_tokens: int
     """Prompt tokens the KV cache already held."""
-    answer: str
-    """The suggestion text: its tokens are the generated ones."""
+    generated_tokens: int
+    """Tokens the model generated for the answer."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def measure_limits(
             pool = pool + pool
         timings = []
         for request in requests:
-            generated = len(llama.tokenize(request.answer.encode("utf-8"), add_bos=False))
+            generated = request.generated_tokens
             reused = max(0, min(request.reused_tokens, n_ctx - 2))
             evaluated = max(0, min(request.prompt_tokens - reused, n_ctx - 1 - reused))
             steps = max(0, min(generated, n_ctx - reused - evaluated))
