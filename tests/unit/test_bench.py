@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import sysconfig
 from pathlib import Path
@@ -405,6 +406,11 @@ def test_summary_of_canned_outcomes() -> None:
     assert summary.saved_per_100 == pytest.approx(5.0)
     assert summary.peak_rss_mib == pytest.approx(2.0)
     assert dict(summary.sources) == {"cache": 2, "in-flight": 1, "model": 3}
+    # Runs reported apart from the answers (Ghostwright's generation lines) are the token figures.
+    logged = summarize(dataclasses.replace(run, model_runs=((1000, 999), (1000, 990), (500, 0))))
+    assert logged.prompt_tokens_mean == pytest.approx(2500 / 3)
+    assert logged.evaluated_tokens_mean == pytest.approx(511 / 3)
+    assert logged.evaluated_share == pytest.approx(511 / 2500)
 
 
 def test_summary_of_nothing_has_no_figures() -> None:

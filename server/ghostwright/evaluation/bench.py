@@ -45,9 +45,9 @@ The figures of one contender in one run (`summarize`):
   came from the cache or a running generation (Ghostwright's log) or that the gate skipped (its
   telemetry, "hidden" events of stage "gate").
 - prompt and evaluated tokens per model run (evaluated = prompt - reused from the KV cache),
-  and evaluated / prompt as the ratio of their means. Ghostwright logs a model run when its
-  answer reaches the editor: runs that went on after their request was cancelled (and served a
-  later request from the cache or in flight) are not in these figures.
+  and evaluated / prompt as the ratio of their means. For Ghostwright, every generation its
+  log reports (the "generation ..." lines), those that went on after their request was
+  cancelled and served a later request from the cache or in flight included.
 - peak RSS: VmHWM of the Ghostwright server, of the stock server, and of the process the naive
   path ran in (a fresh one).
 """
@@ -395,11 +395,14 @@ def summarize(run: ContenderRun) -> ContenderSummary:
     model_latencies = _known([o.latency_ms for o in outcomes if o.source == "model"])
     model_times = _known([o.model_ms for o in outcomes])
     overheads = _known([o.overhead_ms for o in outcomes])
-    tokens = [
-        (float(o.prompt_tokens), float(o.evaluated_tokens))
-        for o in outcomes
-        if o.prompt_tokens is not None and o.evaluated_tokens is not None
-    ]
+    if run.model_runs is not None:
+        tokens = [(float(prompt), float(prompt - reused)) for prompt, reused in run.model_runs]
+    else:
+        tokens = [
+            (float(o.prompt_tokens), float(o.evaluated_tokens))
+            for o in outcomes
+            if o.prompt_tokens is not None and o.evaluated_tokens is not None
+        ]
     answered = [o for o in outcomes if not o.cancelled and o.error is None]
     without_model = sum(o.source in ANSWERED_WITHOUT_MODEL for o in answered) + (run.gated or 0)
     prompt_mean = _mean([prompt for prompt, _ in tokens])
@@ -878,6 +881,7 @@ async def _replay_ghostwright(
         wall_s=wall,
         peak_rss_kib=peak,
         notes=tuple(notes),
+        model_runs=tuple((answer.prompt_tokens, answer.reused_tokens) for answer in answers),
     )
     return run, answers
 

@@ -601,7 +601,8 @@ METHOD = (
     "(adaptive debounce) wait. Model time: Ghostwright's log, llama.cpp's timings elsewhere "
     "(the stock server's from its own stderr). Answered without the model: from the cache, "
     "from a running generation, or skipped by the gate, over the requests answered. Tokens: "
-    "per model run, evaluated = prompt - reused from the KV cache. Peak RSS: VmHWM of the "
+    "per model run (Ghostwright: every generation its log reports), evaluated = prompt - "
+    "reused from the KV cache. Peak RSS: VmHWM of the "
     "server process (for the naive path, of the fresh process it ran in). See "
     "`server/ghostwright/evaluation/bench.py` for every definition.",
 )

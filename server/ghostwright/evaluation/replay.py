@@ -84,6 +84,9 @@ class ContenderRun:
     gated: int | None = None
     """Requests answered at once, without the model, because the gate judged them hopeless
     (None where the contender has no gate or did not say)."""
+    model_runs: tuple[tuple[int, int], ...] | None = None
+    """(prompt, reused) tokens of every model run, where the contender reports its runs apart
+    from its answers (Ghostwright's log); None: the outcomes' token counts are the runs."""
 
 
 def peak_rss_kib(pid: int | str) -> int | None:
