@@ -159,6 +159,39 @@ async def test_multi_line_suggestion_at_an_empty_block(client: LanguageClient) -
     assert all(not line.strip() or line.startswith("    ") for line in lines[1:])
 
 
+async def test_a_request_joining_a_multi_line_generation_gets_its_first_lines_first(
+    client: LanguageClient,
+) -> None:
+    """A second request at the cursor while the model writes a multi-line suggestion is
+    answered with the lines complete so far, before the generation ends; the first request
+    gets the whole suggestion, which goes on from those lines."""
+    uri = "file:///tmp/ghostwright-engine/join.py"
+    text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+    cut = text.index("    item = find_item(items, name)")
+    open_document(
+        client, uri, "# join\n" + text[:cut] + "    \n\n\ndef cheapest(items):\n    pass\n"
+    )
+    line = text[:cut].count("\n") + 1
+    answered: dict[str, float] = {}
+
+    async def ask(name: str) -> list[types.InlineCompletionItem]:
+        items = await inline_completion(client, uri, line, 4)
+        answered[name] = asyncio.get_running_loop().time()
+        return items
+
+    first = asyncio.ensure_future(ask("first"))
+    await _sleep(0.05)  # the first request is being generated
+    joined = await ask("joined")
+    whole = await first
+    assert whole and joined
+    assert answered["joined"] < answered["first"]
+    logged = await last_logged(client, suggestion_id(joined[0]))
+    assert logged.source == "in-flight"
+    assert isinstance(whole[0].insert_text, str) and isinstance(joined[0].insert_text, str)
+    lines, everything = joined[0].insert_text, whole[0].insert_text
+    assert everything.startswith(lines + "\n"), (lines, everything)
+
+
 async def test_time_budget_ends_the_suggestion_at_a_line_break(client: LanguageClient) -> None:
     """With a 10 ms budget, generation stops at the first line break: one line only."""
     uri = "file:///tmp/ghostwright-engine/budget.py"

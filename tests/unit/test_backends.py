@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -266,7 +266,7 @@ def test_cancelling_closes_the_http_stream(infill: ProtocolServer) -> None:
     cancelled = threading.Event()
     seen: list[str] = []
 
-    def on_text(text: str) -> None:
+    def on_text(text: str, logprobs: Sequence[float], entropies: Sequence[float]) -> None:
         seen.append(text)
         if len(seen) == 5:
             threading.Timer(0.05, cancelled.set).start()
@@ -315,7 +315,11 @@ def test_text_healing_leaves_the_trailing_blank_to_the_model(
     backend = LlamaCppServer(settings_for(infill))
     seen: list[str] = []
     generation = backend.generate_text(
-        PROMPT, max_tokens=8, should_stop=never, cancelled=threading.Event(), on_text=seen.append
+        PROMPT,
+        max_tokens=8,
+        should_stop=never,
+        cancelled=threading.Event(),
+        on_text=lambda text, logprobs, entropies: seen.append(text),
     )
     assert generation.text == text and seen[-1] == text
     assert "" not in seen  # nothing is reported before the model got past the blank

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest
+from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest, Suggestion
 from ghostwright.completion.plan import Plan, StopCheck, indentation, plan_completion
 from ghostwright.completion.postprocess import Surroundings, clean_suggestion
 from ghostwright.engine.base import Engine, Generation, StopCondition
@@ -229,7 +229,8 @@ def canned(text: str, **overrides: Any) -> Generation:
 
 @dataclass
 class FakeEngine:
-    """Records what the pipeline asked for; one token per character; a canned generation."""
+    """Records what the pipeline asked for; a canned generation, streamed to `on_text` one
+    character (token) at a time."""
 
     result: Generation
     fim: FimTokens | None = None
@@ -266,6 +267,11 @@ class FakeEngine:
                 "cancelled": cancelled,
             }
         )
+        if on_text is not None:  # one token per character, each with probability 1/2
+            logprobs: list[float] = []
+            for end in range(1, len(self.result.text) + 1):
+                logprobs.append(math.log(0.5))
+                on_text(self.result.text[:end], logprobs, [0.1] * end)
         return self.result
 
 
@@ -386,3 +392,50 @@ def test_complete_score_is_zero_without_logprobs():
     assert suggestion.text == "1"
     assert suggestion.score == 0.0
     assert suggestion.stop_reason == "eos"
+
+
+def test_complete_lines_are_reported_as_they_are_generated():
+    """While the first candidate generates, each completed line reports the suggestion of the
+    complete lines so far, cleaned like a finished one, with the statistics of its tokens."""
+    text = "def f(r):\n    x = r * 2\n"
+    generated = "    y = x + 1\n\n    z = y * 2\n    return z\ndef g():\n"
+    engine = FakeEngine(canned(generated))
+    pipeline = CompletionPipeline(Settings(max_tokens=64, max_lines=6))
+    raw: list[str] = []
+    reported: list[Suggestion] = []
+    found = pipeline.candidates(
+        engine,
+        request(text + "\nprint(f(1))\n", offset=len(text)),
+        threading.Event(),
+        count=1,
+        on_text=raw.append,
+        on_lines=reported.append,
+    )
+    assert raw[-1] == generated and len(raw) == len(generated)
+    # One report per line break that completes new text; the blank line and the dedented
+    # `def g():` (outside the block) are cleaned away as in the finished suggestion.
+    assert [s.text for s in reported] == [
+        "    y = x + 1",
+        "    y = x + 1\n\n    z = y * 2",
+        "    y = x + 1\n\n    z = y * 2\n    return z",
+    ]
+    first = reported[0]
+    assert first.generated_tokens == len("    y = x + 1\n")
+    assert len(first.token_logprobs) == len(first.token_entropies) == first.generated_tokens
+    assert first.score == pytest.approx(0.5)
+    assert first.stop_reason == "stop_condition" and first.source == "model"
+    assert found and found[0].text == reported[-1].text
+
+
+def test_no_lines_are_reported_for_a_single_unfinished_line():
+    engine = FakeEngine(canned("x + 1"))
+    reported: list[Suggestion] = []
+    found = CompletionPipeline(Settings()).candidates(
+        engine,
+        request("def f(x):\n    return ", offset=None),
+        threading.Event(),
+        count=1,
+        on_lines=reported.append,
+    )
+    assert found and found[0].text == "x + 1"
+    assert reported == []

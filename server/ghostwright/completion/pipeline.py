@@ -14,13 +14,13 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypedDict
 
 from ghostwright.completion.plan import Plan, StopCheck, plan_completion
-from ghostwright.completion.postprocess import clean_suggestion, surroundings_of
-from ghostwright.engine.base import Engine, Generation, StopCondition, TextEngine
+from ghostwright.completion.postprocess import Surroundings, clean_suggestion, surroundings_of
+from ghostwright.engine.base import Engine, Generation, StopCondition, TextCallback, TextEngine
 from ghostwright.prompt import ContextChunk, build_prompt, build_text_prompt
 from ghostwright.settings import Settings
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 # Fewer characters before the cursor than this is too little to go on (Copilot's rule).
 MIN_PROMPT_CHARS = 10
 
-Generator = Callable[[int, Callable[[str], None] | None], Generation]
+Generator = Callable[[int, TextCallback | None], Generation]
 """Generates candidate `branch` (0: the greedy one) from the prompt built for the request."""
 
 
@@ -149,12 +149,17 @@ class CompletionPipeline:
         *,
         count: int,
         on_text: Callable[[str], None] | None = None,
+        on_lines: Callable[[Suggestion], None] | None = None,
     ) -> list[Suggestion]:
         """Up to `count` distinct suggestions, best first.
 
         The first is the greedy continuation; each further one starts with the next-best first
         token and continues greedily (the prompt is already in the KV cache, so each costs only
         its own tokens). Ranked by confidence, duplicates dropped.
+
+        While the first generates, `on_text` sees its raw text after each token, and `on_lines`
+        the suggestion its complete lines make so far, cleaned like a finished one, each time a
+        line is completed (both on the model thread).
         """
         started = time.perf_counter()
         prefix, suffix = request.prefix, request.suffix
@@ -171,9 +176,10 @@ class CompletionPipeline:
                 return []
             generate, mode = found_prompt
         around = surroundings_of(prefix, suffix, plan)
+        watch = _Progress(on_text, on_lines, around, mode, started)
         found: list[Suggestion] = []
         for branch in range(count):
-            generation = generate(branch, on_text if branch == 0 else None)
+            generation = generate(branch, watch if branch == 0 else None)
             if generation.stop_reason in ("cancelled", "error"):
                 break
             text = clean_suggestion(generation.text, around)
@@ -206,7 +212,7 @@ class CompletionPipeline:
         if not prompt.tokens:
             return None
 
-        def generate(branch: int, on_text: Callable[[str], None] | None) -> Generation:
+        def generate(branch: int, on_text: TextCallback | None) -> Generation:
             return engine.generate(
                 prompt.tokens,
                 heal_index=prompt.heal_index,
@@ -233,7 +239,7 @@ class CompletionPipeline:
             comment=request.comment,
         )
 
-        def generate(branch: int, on_text: Callable[[str], None] | None) -> Generation:
+        def generate(branch: int, on_text: TextCallback | None) -> Generation:
             return engine.generate_text(
                 prompt, **self._stops(plan, cancelled), branch=branch, on_text=on_text
             )
@@ -268,4 +274,63 @@ class CompletionPipeline:
             model_ms=generation.model_ms,
             total_ms=(time.perf_counter() - started) * 1000.0,
             stop_reason=generation.stop_reason,
+        )
+
+
+class _Progress:
+    """The engine's callback for the first candidate: passes the raw text on (`on_text`), and
+    at each completed line the suggestion of the complete lines so far (`on_lines`), when the
+    line changed it (blank lines and lines the filters cut do not).
+
+    That suggestion is cleaned as a finished one is, with the log-probabilities and entropies
+    of the tokens so far; its stop reason is "stop_condition": it ends where a line limit would
+    have ended the generation.
+    """
+
+    def __init__(
+        self,
+        on_text: Callable[[str], None] | None,
+        on_lines: Callable[[Suggestion], None] | None,
+        around: Surroundings,
+        mode: str,
+        started: float,
+    ) -> None:
+        self._on_text = on_text
+        self._on_lines = on_lines
+        self._around = around
+        self._mode = mode
+        self._started = started
+        self._lines_end = 0
+        self._reported = ""
+
+    def __call__(self, text: str, logprobs: Sequence[float], entropies: Sequence[float]) -> None:
+        if self._on_text is not None:
+            self._on_text(text)
+        if self._on_lines is None:
+            return
+        lines_end = text.rfind("\n")
+        if lines_end <= self._lines_end:
+            return
+        self._lines_end = lines_end
+        cleaned = clean_suggestion(text[:lines_end], self._around)
+        if not cleaned or cleaned == self._reported:
+            return
+        self._reported = cleaned
+        self._on_lines(
+            Suggestion(
+                id=uuid.uuid4().hex,
+                text=cleaned,
+                score=confidence(tuple(logprobs)),
+                mode=self._mode,
+                source="model",
+                prompt_tokens=0,
+                reused_tokens=0,
+                evaluated_tokens=0,
+                model_ms=(time.perf_counter() - self._started) * 1000.0,
+                total_ms=(time.perf_counter() - self._started) * 1000.0,
+                stop_reason="stop_condition",
+                generated_tokens=len(logprobs),
+                token_logprobs=tuple(logprobs),
+                token_entropies=tuple(entropies),
+            )
         )

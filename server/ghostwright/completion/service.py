@@ -2,9 +2,10 @@
 
 For each request, in order: answer from the cache when the person typed into a suggestion they
 were shown (typing-through, no model call); else join a generation that is still running for
-this document when what was typed since matches what it produced so far; else wait out the
-person's own typing rhythm (adaptive debounce) and run the model half (`CompletionPipeline`)
-on the model thread. The newest request of a document wins: an older one still waiting or
+this document when what was typed since matches what it produced so far (answered with its
+complete lines as soon as they reach past what was typed); else wait out the person's own
+typing rhythm (adaptive debounce) and run the model half (`CompletionPipeline`) on the model
+thread. The newest request of a document wins: an older one still waiting or
 generating is cancelled within one token and answered empty. A document change cancels the
 running generation too, unless the change typed through it.
 """
@@ -85,6 +86,20 @@ class _Flight:
     result: asyncio.Future[list[Suggestion]] | None = None
     detached: bool = False
     """Its request was cancelled but the generation carries on (into the cache)."""
+    lines: Suggestion | None = None
+    """The suggestion the complete lines generated so far make (written by the model thread)."""
+    _more_lines: asyncio.Future[None] | None = None
+
+    def more_lines(self) -> asyncio.Future[None]:
+        """Resolved when the next line is complete (event loop only)."""
+        if self._more_lines is None or self._more_lines.done():
+            self._more_lines = asyncio.get_running_loop().create_future()
+        return self._more_lines
+
+    def lines_arrived(self) -> None:
+        """Wake whoever waits for `more_lines` (event loop only)."""
+        if self._more_lines is not None and not self._more_lines.done():
+            self._more_lines.set_result(None)
 
     def typed_since(self, text: str) -> str | None:
         """What was typed at this flight's cursor to turn its text into `text`, if only that."""
@@ -255,18 +270,42 @@ class CompletionService:
     async def _join_running(
         self, request: CompletionRequest, started: float
     ) -> list[Suggestion] | None:
-        """Wait for a running generation that the person is typing along with."""
+        """Answer from a running generation that the person is typing along with.
+
+        The answer is the generation's complete lines as soon as they reach past what was typed
+        and the predictor would show them: the person is typing now, and the rest of a
+        multi-line generation goes on into the cache for their next request. Until then, or
+        when the lines are not worth showing, the answer waits for the finished generation.
+        """
         flight = self._flights.get(request.uri)
         if flight is None or flight.result is None or not flight.generating:
             return None
         typed = flight.typed_since(request.text)
         if typed is None or not flight.agrees_with(typed):
             return None
-        results = await asyncio.shield(flight.result)
+        result = flight.result
+        while not result.done():
+            lines = self._shown_lines(flight, typed)
+            if lines is not None:
+                self.stats.joined_in_flight += 1
+                return [lines.remainder(typed, _ms_since(started), "in-flight")]
+            await asyncio.wait((result, flight.more_lines()), return_when=asyncio.FIRST_COMPLETED)
+        results = result.result()
         if not results or not results[0].text.startswith(typed) or results[0].text == typed:
             return None
         self.stats.joined_in_flight += 1
         return [results[0].remainder(typed, _ms_since(started), "in-flight")]
+
+    def _shown_lines(self, flight: _Flight, typed: str) -> Suggestion | None:
+        """The running generation's complete lines, if they reach past `typed` and are shown."""
+        lines = flight.lines
+        if lines is None or not lines.text.startswith(typed) or lines.text == typed:
+            return None
+        refined = self._refined(flight.request, lines)
+        if refined is None or not refined.text.startswith(typed) or refined.text == typed:
+            return None
+        shown = self._judged(flight.request, [refined], invoked=False, report=False)
+        return shown[0] if shown else None
 
     async def _generate(self, flight: _Flight, invoked: bool, started: float) -> list[Suggestion]:
         engine = self._models.completion_engine
@@ -282,9 +321,21 @@ class CompletionService:
             if not (text.startswith(typed) or typed.startswith(text)):
                 flight.cancelled.set()
 
+        loop = asyncio.get_running_loop()
+
+        def lines_done(lines: Suggestion) -> None:
+            """Model thread: a line is complete; wake the requests that joined."""
+            flight.lines = lines
+            loop.call_soon_threadsafe(flight.lines_arrived)
+
         def work() -> list[Suggestion]:
             return pipeline.candidates(
-                engine, request, flight.cancelled, count=count, on_text=observe
+                engine,
+                request,
+                flight.cancelled,
+                count=count,
+                on_text=observe,
+                on_lines=None if invoked else lines_done,
             )
 
         flight.generating = True
@@ -333,9 +384,16 @@ class CompletionService:
         return False
 
     def _judged(
-        self, request: CompletionRequest, found: list[Suggestion], invoked: bool
+        self,
+        request: CompletionRequest,
+        found: list[Suggestion],
+        invoked: bool,
+        *,
+        report: bool = True,
     ) -> list[Suggestion]:
-        """Step 7: score each suggestion; automatic ones below the threshold are hidden."""
+        """Step 7: score each suggestion; automatic ones below the threshold are hidden (and
+        counted and told to `on_hidden` when `report`: not for lines of a running generation,
+        whose finished suggestion is judged and reported in its turn)."""
         if self.judge is None:
             return found
         cursor = self._cursor(self.judge, request)
@@ -351,7 +409,7 @@ class CompletionService:
             scored = replace(suggestion, score=decision.score, decision=decision)
             if invoked or decision.show:
                 judged.append(scored)
-            else:
+            elif report:
                 self.stats.filtered += 1
                 if self.on_hidden is not None:
                     self.on_hidden(request, decision, scored)

@@ -14,6 +14,12 @@ StopCondition = Callable[[str], bool]
 """Called with the text generated so far after each token; True ends generation."""
 
 
+TextCallback = Callable[[str, Sequence[float], Sequence[float]], None]
+"""Told after each generated token: the text so far, and the log-probabilities and entropies of
+the tokens so far (the engine's own growing lists: read them at once, never keep or change them;
+entropies are empty where the backend does not report them)."""
+
+
 class StopRule:
     """When a backend's generation loop ends early: the caller's stop condition after any new
     text, or the time budget, spent and checked only at a line break so that suggestions end on
@@ -88,7 +94,7 @@ class Engine(Protocol):
         cancelled: threading.Event,
         time_budget_ms: float | None = None,
         branch: int = 0,
-        on_text: Callable[[str], None] | None = None,
+        on_text: TextCallback | None = None,
         temperature: float = 0.0,
         seed: int = 0,
     ) -> Generation:
@@ -97,8 +103,9 @@ class Engine(Protocol):
         `heal_index` names a prompt token to remove and regenerate (token healing); the text it
         stood for is not part of the result. `time_budget_ms` ends generation at the first line
         break after the budget; `branch` = k takes the k-th best first token (an alternative
-        candidate); `on_text` is called with the text so far after each token; `temperature` > 0
-        samples tokens (reproducibly for a `seed`) instead of taking the most likely.
+        candidate); `on_text` is told the text and token statistics so far after each token;
+        `temperature` > 0 samples tokens (reproducibly for a `seed`) instead of taking the most
+        likely.
         """
 
 
@@ -129,7 +136,7 @@ class TextEngine(Protocol):
         cancelled: threading.Event,
         time_budget_ms: float | None = None,
         branch: int = 0,
-        on_text: Callable[[str], None] | None = None,
+        on_text: TextCallback | None = None,
     ) -> Generation:
         """Stream a completion at the prompt's cursor until the server stops, `max_tokens`,
         `should_stop`, the time budget (at a line break), or cancellation, each of which closes

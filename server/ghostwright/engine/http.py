@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ghostwright.engine.base import Generation, StopCondition, StopRule
+from ghostwright.engine.base import Generation, StopCondition, StopRule, TextCallback
 from ghostwright.errors import GhostwrightError
 from ghostwright.prompt import TextPrompt
 from ghostwright.settings import Settings
@@ -250,7 +250,7 @@ class HttpBackend:
         cancelled: threading.Event,
         time_budget_ms: float | None = None,
         branch: int = 0,
-        on_text: Callable[[str], None] | None = None,
+        on_text: TextCallback | None = None,
     ) -> Generation:
         """See `TextEngine.generate_text`. Never raises for the server's failures: they are
         handed to `on_failure` (outages) or logged once, and the generation is empty."""
@@ -277,7 +277,7 @@ class HttpBackend:
         branch: int,
         should_stop: StopCondition,
         cancelled: threading.Event,
-        on_text: Callable[[str], None] | None,
+        on_text: TextCallback | None,
     ) -> Generation:
         started = time.perf_counter()
         if cancelled.is_set():
@@ -328,7 +328,7 @@ class HttpBackend:
                 # The server evaluated the prompt before its first token: the budget starts.
                 stop_rule.start()
                 if on_text is not None:
-                    on_text(text)
+                    on_text(text, logprobs if every_token_scored else (), ())
                 stop_reason = stop_rule.reason(text, fresh)
                 if stop_reason is not None:
                     break

@@ -17,14 +17,14 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ghostwright.engine.base import Generation, StopCondition, StopRule
+from ghostwright.engine.base import Generation, StopCondition, StopRule, TextCallback
 from ghostwright.engine.fim import resolve_fim
 from ghostwright.engine.gguf import GgufInfo, read_gguf
 from ghostwright.errors import ModelLoadError
@@ -385,7 +385,7 @@ class LocalEngine:
         cancelled: threading.Event,
         time_budget_ms: float | None = None,
         branch: int = 0,
-        on_text: Callable[[str], None] | None = None,
+        on_text: TextCallback | None = None,
         temperature: float = 0.0,
         seed: int = 0,
     ) -> Generation:
@@ -399,9 +399,10 @@ class LocalEngine:
         `time_budget_ms` ends generation at the first line break after the budget is spent, so
         suggestions end on line boundaries (llama.vim's `t_max_predict_ms`). `branch` = k > 0
         takes the k-th best token at the first free step (after healing) and continues greedily:
-        a distinct alternative candidate. `on_text` sees the text generated so far after each
-        token (for reuse of a running generation). `temperature` > 0 samples each token instead
-        (top-k, reproducible for a given `seed`): repair's extra candidates.
+        a distinct alternative candidate. `on_text` sees the text generated so far and its token
+        statistics after each token (for reuse of a running generation). `temperature` > 0
+        samples each token instead (top-k, reproducible for a given `seed`): repair's extra
+        candidates.
         """
         sampler = _Sampler(temperature, seed) if temperature > 0 else None
         pending = b""
@@ -443,7 +444,7 @@ class LocalEngine:
             fresh = decoder.decode(piece[consumed:])
             text += fresh
             if on_text is not None:
-                on_text(text)
+                on_text(text, logprobs, entropies)
             stopped = stop_rule.reason(text, fresh)
             if stopped is not None:
                 stop_reason = stopped
