@@ -184,7 +184,7 @@ class CompletionPipeline:
                 break
             text = clean_suggestion(generation.text, around)
             if text and all(text != other.text for other in found):
-                found.append(self._suggestion(text, mode, generation, started))
+                found.append(model_suggestion(text, mode, generation, started))
         return sorted(found, key=lambda suggestion: -suggestion.score)
 
     def _token_generator(
@@ -256,25 +256,26 @@ class CompletionPipeline:
             time_budget_ms=self.settings.time_budget_ms,
         )
 
-    @staticmethod
-    def _suggestion(text: str, mode: str, generation: Generation, started: float) -> Suggestion:
-        return Suggestion(
-            id=uuid.uuid4().hex,
-            text=text,
-            score=confidence(generation.token_logprobs),
-            mode=mode,
-            source="model",
-            prompt_tokens=generation.prompt_tokens,
-            reused_tokens=generation.reused_tokens,
-            shifted_tokens=generation.shifted_tokens,
-            token_logprobs=generation.token_logprobs,
-            token_entropies=generation.token_entropies,
-            evaluated_tokens=generation.evaluated_tokens,
-            generated_tokens=generation.generated_tokens,
-            model_ms=generation.model_ms,
-            total_ms=(time.perf_counter() - started) * 1000.0,
-            stop_reason=generation.stop_reason,
-        )
+
+def model_suggestion(text: str, mode: str, generation: Generation, started: float) -> Suggestion:
+    """The suggestion `text` (the cleaned generation) makes, with the generation's figures."""
+    return Suggestion(
+        id=uuid.uuid4().hex,
+        text=text,
+        score=confidence(generation.token_logprobs),
+        mode=mode,
+        source="model",
+        prompt_tokens=generation.prompt_tokens,
+        reused_tokens=generation.reused_tokens,
+        shifted_tokens=generation.shifted_tokens,
+        token_logprobs=generation.token_logprobs,
+        token_entropies=generation.token_entropies,
+        evaluated_tokens=generation.evaluated_tokens,
+        generated_tokens=generation.generated_tokens,
+        model_ms=generation.model_ms,
+        total_ms=(time.perf_counter() - started) * 1000.0,
+        stop_reason=generation.stop_reason,
+    )
 
 
 class _Progress:
@@ -316,21 +317,15 @@ class _Progress:
         if not cleaned or cleaned == self._reported:
             return
         self._reported = cleaned
-        self._on_lines(
-            Suggestion(
-                id=uuid.uuid4().hex,
-                text=cleaned,
-                score=confidence(tuple(logprobs)),
-                mode=self._mode,
-                source="model",
-                prompt_tokens=0,
-                reused_tokens=0,
-                evaluated_tokens=0,
-                model_ms=(time.perf_counter() - self._started) * 1000.0,
-                total_ms=(time.perf_counter() - self._started) * 1000.0,
-                stop_reason="stop_condition",
-                generated_tokens=len(logprobs),
-                token_logprobs=tuple(logprobs),
-                token_entropies=tuple(entropies),
-            )
+        so_far = Generation(
+            text=text[:lines_end],
+            token_logprobs=tuple(logprobs),
+            token_entropies=tuple(entropies),
+            prompt_tokens=0,
+            reused_tokens=0,
+            evaluated_tokens=0,
+            model_ms=(time.perf_counter() - self._started) * 1000.0,
+            stop_reason="stop_condition",
+            generated_tokens=len(logprobs),
         )
+        self._on_lines(model_suggestion(cleaned, self._mode, so_far, self._started))

@@ -291,7 +291,7 @@ class CompletionService:
                 return [lines.remainder(typed, _ms_since(started), "in-flight")]
             await asyncio.wait((result, flight.more_lines()), return_when=asyncio.FIRST_COMPLETED)
         results = result.result()
-        if not results or not results[0].text.startswith(typed) or results[0].text == typed:
+        if not results or not _reaches_past(results[0], typed):
             return None
         self.stats.joined_in_flight += 1
         return [results[0].remainder(typed, _ms_since(started), "in-flight")]
@@ -299,10 +299,10 @@ class CompletionService:
     def _shown_lines(self, flight: _Flight, typed: str) -> Suggestion | None:
         """The running generation's complete lines, if they reach past `typed` and are shown."""
         lines = flight.lines
-        if lines is None or not lines.text.startswith(typed) or lines.text == typed:
+        if lines is None or not _reaches_past(lines, typed):
             return None
         refined = self._refined(flight.request, lines)
-        if refined is None or not refined.text.startswith(typed) or refined.text == typed:
+        if refined is None or not _reaches_past(refined, typed):
             return None
         shown = self._judged(flight.request, [refined], invoked=False, report=False)
         return shown[0] if shown else None
@@ -431,6 +431,11 @@ class CompletionService:
             f" to {len(text)}" if text else " (it breaks the parse)",
         )
         return replace(suggestion, text=text) if text else None
+
+
+def _reaches_past(suggestion: Suggestion, typed: str) -> bool:
+    """The suggestion goes on from what was typed since its request: something is left to show."""
+    return suggestion.text.startswith(typed) and suggestion.text != typed
 
 
 def _ms_since(started: float) -> float:
