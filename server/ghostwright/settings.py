@@ -32,7 +32,7 @@ class Settings:
     context_size: int = 4096
     """Tokens in the llama.cpp context window."""
     threads: int = 0
-    """CPU threads for llama.cpp; 0 means one per CPU core."""
+    """CPU threads for llama.cpp; 0: prompts on every physical core, tokens on all but one."""
     gpu_layers: int = -1
     """Layers offloaded to the GPU when the llama.cpp build supports it; -1 means all."""
     max_tokens: int = 128

@@ -891,13 +891,16 @@ async def _replay_ghostwright(
 
 def engine_shape() -> EngineShape:
     """The llama.cpp context Ghostwright's server runs with: its settings from the defaults and
-    the environment, as `server_environment` leaves them."""
+    the environment, as `server_environment` leaves them. The limit runs alone, so it takes
+    the prompt threads (every core by default) for generation too: the model's best."""
+    from ghostwright.engine.local import llama_threads
     from ghostwright.settings import resolve_settings
 
     settings = resolve_settings(file=Path(os.devnull)).settings
+    _, prompt_threads = llama_threads(settings.threads)
     return EngineShape(
         n_ctx=settings.context_size,
-        threads=settings.threads or os.cpu_count() or 1,
+        threads=prompt_threads,
         gpu_layers=settings.gpu_layers,
     )
 

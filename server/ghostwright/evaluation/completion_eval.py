@@ -268,7 +268,7 @@ def run_naive(positions: Sequence[Position], settings: Settings, model_path: Pat
     """Ask the same model the plain way, with the same thread count as the pipeline's engine."""
     from ghostwright.evaluation.naive import NaiveCompleter
 
-    completer = NaiveCompleter(model_path, threads=settings.threads or None)
+    completer = NaiveCompleter(model_path, threads=settings.threads)
     try:
         completer.complete(_WARM_UP)
         attempts = []

@@ -49,6 +49,7 @@ class EngineShape:
 
     n_ctx: int
     threads: int
+    """For prompt evaluation and generation both: the limit runs with nothing beside it."""
     gpu_layers: int
 
 

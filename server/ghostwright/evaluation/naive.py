@@ -16,7 +16,6 @@ is what the person would have lived through. `replay_naive` runs in a process of
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,11 +43,6 @@ def naive_prompt(prefix: str) -> str:
     return prefix[-WINDOW_CHARS:]
 
 
-def model_threads() -> int:
-    """One thread per core, as Ghostwright's default (`threads = 0`) uses."""
-    return os.cpu_count() or 1
-
-
 @dataclass(frozen=True)
 class NaiveResult:
     text: str
@@ -61,16 +55,18 @@ class NaiveResult:
 class NaiveCompleter:
     """One `llama_cpp.Llama` used the plain way (all layers on the GPU where the build can)."""
 
-    def __init__(self, model_path: Path, *, n_ctx: int = N_CTX, threads: int | None = None) -> None:
+    def __init__(self, model_path: Path, *, n_ctx: int = N_CTX, threads: int = 0) -> None:
         import llama_cpp
 
+        from ghostwright.engine.local import llama_threads
+
         self._lib = llama_cpp
-        cores = threads or model_threads()
+        generation_threads, prompt_threads = llama_threads(threads)  # as Ghostwright's engine
         self._llama = llama_cpp.Llama(
             model_path=str(model_path),
             n_ctx=n_ctx,
-            n_threads=cores,
-            n_threads_batch=cores,
+            n_threads=generation_threads,
+            n_threads_batch=prompt_threads,
             n_gpu_layers=-1,
             verbose=False,
         )

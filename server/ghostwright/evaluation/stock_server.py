@@ -43,7 +43,7 @@ from pathlib import Path
 
 import httpx
 
-from ghostwright.evaluation.naive import COMPLETION_PARAMS, N_CTX, model_threads, naive_prompt
+from ghostwright.evaluation.naive import COMPLETION_PARAMS, N_CTX, naive_prompt
 from ghostwright.evaluation.replay import (
     SHUTDOWN_TIMEOUT_S,
     BenchError,
@@ -145,7 +145,9 @@ class StockServer:
     def command(self) -> list[str]:
         import llama_cpp
 
-        threads = str(model_threads())
+        from ghostwright.engine.local import llama_threads
+
+        generation_threads, prompt_threads = llama_threads(0)
         command = [
             sys.executable,
             "-m",
@@ -159,9 +161,9 @@ class StockServer:
             "--n_ctx",
             str(N_CTX),
             "--n_threads",
-            threads,
+            str(generation_threads),
             "--n_threads_batch",
-            threads,
+            str(prompt_threads),
             "--logits_all",
             "false",
         ]
