@@ -74,7 +74,7 @@ def test_options_and_the_parts_of_a_partial_accept(tmp_path: Path) -> None:
         "dismiss": "<C-]>",
         "settings": {"maxLines": 1},
         "renderer": "auto",
-        "debounce_ms": 100,
+        "debounce_ms": 50,
     }
     invalid = results["invalid"]
     assert "option renderer must be 'auto', 'native' or 'extmark'" in invalid[0]

@@ -35,8 +35,10 @@ M.defaults = {
   --- 'auto': Neovim's own vim.lsp.inline_completion where it exists (0.12+), else extmarks;
   --- 'native' or 'extmark' to choose.
   renderer = 'auto',
-  --- Extmark renderer: wait this long after the last keystroke before asking the server.
-  debounce_ms = 100,
+  --- Extmark renderer: wait this long after the last keystroke before asking the server
+  --- (VS Code's inline completions wait 50 ms; the server answers from its cache at once and
+  --- waits by itself, adaptively, before it runs the model).
+  debounce_ms = 50,
   --- Suggestions on when Neovim starts (`:Ghostwright toggle` switches).
   enabled = true,
   --- Insert-mode keys; false disables one. With no suggestion on screen a key does what it
