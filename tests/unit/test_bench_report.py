@@ -85,7 +85,16 @@ def report(tmp_path: Path, *repeats: RepeatResult, device: str = "CPU") -> Bench
         timestamp="20260101T000000Z",
         command=options.command(),
         options=options,
-        machine=Machine("Linux", "3.11", "Some CPU", 2, device=device, system_info="CPU : AVX = 1"),
+        machine=Machine(
+            "Linux",
+            "3.11",
+            "Some CPU",
+            2,
+            device=device,
+            system_info="CPU : AVX = 1",
+            generation_threads=1,
+            prompt_threads=2,
+        ),
         model=Path("/models/m.gguf"),
         model_bytes=MODEL_BYTES,
         settings={"prefix_tokens": "512"},
@@ -152,6 +161,7 @@ def test_report_renders_every_section(tmp_path: Path) -> None:
         assert heading in markdown
     assert "| latency p50 (ms) | 80 [72, 96] | 400 [360, 480] | 300 [270, 360] |" in markdown
     assert "Some CPU" in markdown and "prefix_tokens = 512" in markdown
+    assert "llama.cpp threads: 1 for token generation and 2 for prompt evaluation" in markdown
     assert "![Latency distribution](plots/cpu-latency-cdf.png)" in markdown
     assert "| 20,000 |" in markdown and "| 256 |" in markdown
     table = format_table(bench)

@@ -9,6 +9,7 @@ import pytest
 
 from ghostwright.engine.local import LocalEngine, llama_threads, physical_cores
 from ghostwright.engine.models import default_model
+from ghostwright.evaluation.stock_server import StockServer
 from ghostwright.settings import Settings
 
 
@@ -71,3 +72,11 @@ def test_the_loaded_model_runs_with_the_default_split() -> None:
         assert (engine._llama.n_threads, engine._llama.n_threads_batch) == (generation, prompt)
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize("setting", [0, 3])
+def test_the_stock_server_runs_with_ghostwrights_threads(setting: int) -> None:
+    command = StockServer(Path("model.gguf"), setting).command()
+    generation, prompt = llama_threads(setting)
+    assert command[command.index("--n_threads") + 1] == str(generation)
+    assert command[command.index("--n_threads_batch") + 1] == str(prompt)

@@ -72,7 +72,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
@@ -95,6 +95,9 @@ from ghostwright.evaluation.replay import (
 )
 from ghostwright.evaluation.stock_server import replay_stock
 from ghostwright.evaluation.typing_trace import Trace, resize_document, trace_file
+
+if TYPE_CHECKING:
+    from ghostwright.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -249,12 +252,18 @@ class Machine:
     llama_cpp_python: str = ""
     system_info: str = ""
     """llama.cpp's `llama_print_system_info`: its backends and CPU features."""
+    generation_threads: int = 0
+    prompt_threads: int = 0
+    """llama.cpp's threads for Ghostwright, the naive path and the stock server (the limit
+    runs alone and takes `prompt_threads` for both)."""
 
     @classmethod
-    def current(cls) -> Machine:
-        from ghostwright.engine.local import llama_build_info
+    def current(cls, threads: int = 0) -> Machine:
+        """This machine, with the llama.cpp threads the `threads` setting gives on it."""
+        from ghostwright.engine.local import llama_build_info, llama_threads
 
         build = llama_build_info()
+        generation_threads, prompt_threads = llama_threads(threads)
         device = device_of(bool(build["gpu_offload"]), str(build["system_info"]))
         return cls(
             platform=platform.platform(),
@@ -265,6 +274,8 @@ class Machine:
             gpu=gpu_model() if device == "CUDA" else "",
             llama_cpp_python=str(build["llama_cpp_python"]),
             system_info=str(build["system_info"]),
+            generation_threads=generation_threads,
+            prompt_threads=prompt_threads,
         )
 
     @property
@@ -889,14 +900,20 @@ async def _replay_ghostwright(
 # -- the limit ----------------------------------------------------------------------------------
 
 
-def engine_shape() -> EngineShape:
-    """The llama.cpp context Ghostwright's server runs with: its settings from the defaults and
-    the environment, as `server_environment` leaves them. The limit runs alone, so it takes
-    the prompt threads (every core by default) for generation too: the model's best."""
-    from ghostwright.engine.local import llama_threads
+def server_settings() -> Settings:
+    """The settings Ghostwright's server runs with in the bench: the defaults and the
+    environment, as `server_environment` leaves them (no settings file)."""
     from ghostwright.settings import resolve_settings
 
-    settings = resolve_settings(file=Path(os.devnull)).settings
+    return resolve_settings(file=Path(os.devnull)).settings
+
+
+def engine_shape() -> EngineShape:
+    """The llama.cpp context Ghostwright's server runs with. The limit runs alone, so it takes
+    the prompt threads (every core by default) for generation too: the model's best."""
+    from ghostwright.engine.local import llama_threads
+
+    settings = server_settings()
     _, prompt_threads = llama_threads(settings.threads)
     return EngineShape(
         n_ctx=settings.context_size,
@@ -987,14 +1004,15 @@ def run_repeat(
     names = names[index % len(names) :] + names[: index % len(names)]
     runs: dict[str, ContenderRun] = {}
     answers: list[LimitRequest] = []
+    threads = server_settings().threads  # the naive path and the stock server use the same
     for name in names:
         log.info("contender %s", name)
         if name == "ghostwright":
             runs[name], answers = asyncio.run(replay_ghostwright(traces, options.speed, model))
         elif name == "naive":
-            runs[name] = in_fresh_process(replay_naive, list(traces), model, options.speed)
+            runs[name] = in_fresh_process(replay_naive, list(traces), model, options.speed, threads)
         else:
-            runs[name] = asyncio.run(replay_stock(traces, model, options.speed))
+            runs[name] = asyncio.run(replay_stock(traces, model, options.speed, threads))
     log.info("contender limit (%d answers)", len(answers))
     runs["limit"] = limit_run(answers, traces, model, options.speed)
     default_prefix = Settings().prefix_tokens
@@ -1061,7 +1079,7 @@ def run_bench(options: BenchOptions) -> BenchReport:
     model = resolve_model_path(resolve_settings().settings)
     traces = choose_traces(options.files, options.lines, options.seed)
     filler = corpus_files(default_corpus(), CORPUS_SPLIT)
-    machine = Machine.current()
+    machine = Machine.current(server_settings().threads)
     repeats = []
     for index in range(options.repeat):
         log.info("run %d of %d", index + 1, options.repeat)

@@ -529,6 +529,9 @@ def format_markdown(report: BenchReport, plots: Sequence[tuple[str, str]] = ()) 
         f"- device: {device}; llama-cpp-python {machine.llama_cpp_python}",
         f"- llama.cpp build: `{machine.system_info}`",
         f"- CPU: {machine.cpu}, {machine.cores} cores; {machine.platform}, Python {machine.python}",
+        f"- llama.cpp threads: {machine.generation_threads} for token generation and"
+        f" {machine.prompt_threads} for prompt evaluation in Ghostwright, the naive path and the"
+        f" stock server; {machine.prompt_threads} for both in the limit, which runs alone",
         f"- model: `{report.model.name}` ({report.model_bytes / 1e6:.1f} MB)",
         f"- Ghostwright settings: defaults{' except ' + settings if settings else ''}",
         f"- command: `{report.command}`",

@@ -149,12 +149,15 @@ def replay_naive_trace(
     return outcomes, accepts
 
 
-def replay_naive(traces: Sequence[Trace], model_path: Path, speed: float) -> ContenderRun:
-    """Write every trace's region with the naive path in the editor's place.
+def replay_naive(
+    traces: Sequence[Trace], model_path: Path, speed: float, threads: int = 0
+) -> ContenderRun:
+    """Write every trace's region with the naive path in the editor's place, with the
+    llama.cpp threads Ghostwright's `threads` setting gives.
 
     Meant to run in a fresh process: its peak RSS is this process's.
     """
-    completer = NaiveCompleter(model_path)
+    completer = NaiveCompleter(model_path, threads=threads)
     outcomes: list[RequestOutcome] = []
     accepts: list[int] = []
     try:

@@ -133,8 +133,10 @@ def free_port() -> int:
 class StockServer:
     """A running `python -m llama_cpp.server` and what it wrote to stderr, with times."""
 
-    def __init__(self, model_path: Path) -> None:
+    def __init__(self, model_path: Path, threads: int = 0) -> None:
         self.model_path = model_path
+        self.threads = threads
+        """Ghostwright's `threads` setting, for the same llama.cpp threads."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: asyncio.subprocess.Process | None = None
@@ -147,7 +149,7 @@ class StockServer:
 
         from ghostwright.engine.local import llama_threads
 
-        generation_threads, prompt_threads = llama_threads(0)
+        generation_threads, prompt_threads = llama_threads(self.threads)
         command = [
             sys.executable,
             "-m",
@@ -285,9 +287,12 @@ def _stock_outcome(
     )
 
 
-async def replay_stock(traces: Sequence[Trace], model_path: Path, speed: float) -> ContenderRun:
-    """Write every trace's region in an editor whose plugin asks the stock server."""
-    server = StockServer(model_path)
+async def replay_stock(
+    traces: Sequence[Trace], model_path: Path, speed: float, threads: int = 0
+) -> ContenderRun:
+    """Write every trace's region in an editor whose plugin asks the stock server (with the
+    llama.cpp threads Ghostwright's `threads` setting gives)."""
+    server = StockServer(model_path, threads)
     requests: list[LiveRequest] = []
     accepts: list[int] = []
     unanswered = 0
