@@ -33,21 +33,24 @@ def write_topology(root: Path, siblings: dict[int, str]) -> Path:
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux affinity and sysfs")
-def test_hyperthread_siblings_count_as_one_core(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("allowed", "siblings", "expected"),
+    [
+        # hyperthread siblings count as one core
+        ({0, 1, 2, 3}, {0: "0,2", 1: "1,3", 2: "0,2", 3: "1,3"}, 2),
+        # only the CPUs the process may use count
+        ({1}, {0: "0", 1: "1", 2: "2", 3: "3"}, 1),
+    ],
+)
+def test_physical_cores_of_the_cpus_the_process_may_use(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    allowed: set[int],
+    siblings: dict[int, str],
+    expected: int,
 ) -> None:
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    cpus = write_topology(tmp_path, {0: "0,2", 1: "1,3", 2: "0,2", 3: "1,3"})
-    assert physical_cores(cpus) == 2
-
-
-@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux affinity and sysfs")
-def test_only_the_cpus_the_process_may_use_count(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {1})
-    cpus = write_topology(tmp_path, {0: "0", 1: "1", 2: "2", 3: "3"})
-    assert physical_cores(cpus) == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: allowed)
+    assert physical_cores(write_topology(tmp_path, siblings)) == expected
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux affinity and sysfs")
