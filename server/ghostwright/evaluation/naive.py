@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ghostwright.engine.local import llama_threads
 from ghostwright.evaluation.replay import DEBOUNCE_S, ContenderRun, RequestOutcome, peak_rss_kib
 from ghostwright.evaluation.typing_trace import Trace, TraceCursor, accepted_part, apply_key
 
@@ -57,8 +58,6 @@ class NaiveCompleter:
 
     def __init__(self, model_path: Path, *, n_ctx: int = N_CTX, threads: int = 0) -> None:
         import llama_cpp
-
-        from ghostwright.engine.local import llama_threads
 
         self._lib = llama_cpp
         generation_threads, prompt_threads = llama_threads(threads)  # as Ghostwright's engine

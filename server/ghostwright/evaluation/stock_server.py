@@ -43,6 +43,7 @@ from pathlib import Path
 
 import httpx
 
+from ghostwright.engine.local import llama_threads
 from ghostwright.evaluation.naive import COMPLETION_PARAMS, N_CTX, naive_prompt
 from ghostwright.evaluation.replay import (
     SHUTDOWN_TIMEOUT_S,
@@ -146,8 +147,6 @@ class StockServer:
 
     def command(self) -> list[str]:
         import llama_cpp
-
-        from ghostwright.engine.local import llama_threads
 
         generation_threads, prompt_threads = llama_threads(self.threads)
         command = [
