@@ -292,7 +292,7 @@ def test_naive_replay_accepts_right_suggestions_that_arrive_in_time() -> None:
     assert oracle.prompts[-1] == oracle.head + trace.region.text  # the request after the end
     assert any(outcome.shown for outcome in outcomes)
     shown_latency = next(o.latency_ms for o in outcomes if o.shown)
-    assert shown_latency is not None and shown_latency >= 75.0 + 5.0 - 1e-6
+    assert shown_latency is not None and shown_latency >= DEBOUNCE_S * 1000.0 + 5.0 - 1e-6
     assert {outcome.reused_tokens for outcome in outcomes} == {60}
     assert {outcome.source for outcome in outcomes} == {"model"}
     assert {outcome.overhead_ms for outcome in outcomes} == {2.5}  # call time - model time

@@ -31,7 +31,7 @@ from ghostwright.evaluation.bench_report import (
     targets,
     write_report,
 )
-from ghostwright.evaluation.replay import ContenderRun, LiveRequest, RequestOutcome
+from ghostwright.evaluation.replay import DEBOUNCE_S, ContenderRun, LiveRequest, RequestOutcome
 from ghostwright.evaluation.stock_server import Generation, pair_generations, parse_generations
 
 MODEL_BYTES = 100_000_000
@@ -218,7 +218,7 @@ def test_stock_server_generations_come_from_its_timings() -> None:
 
 
 def _request(sent: float, answered: float, completed: bool = True) -> LiveRequest:
-    request = LiveRequest("id", 1, sent - 0.075, sent, "", answered_s=answered)
+    request = LiveRequest("id", 1, sent - DEBOUNCE_S, sent, "", answered_s=answered)
     request.completed = completed
     return request
 

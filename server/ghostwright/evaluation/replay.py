@@ -26,8 +26,10 @@ from ghostwright.evaluation.typing_trace import Trace, TraceCursor, accepted_par
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_S = 0.075
-"""An editor asks when no key has come for this long (VS Code's inline default is similar)."""
+DEBOUNCE_S = 0.050
+"""An editor asks when no key has come for this long: VS Code's inline completions wait a fixed
+50 ms (its `InlineCompletionsDebounce`, min 50 and max 50), and so does Ghostwright's Neovim
+renderer (`debounce_ms`)."""
 
 SHUTDOWN_TIMEOUT_S = 30.0
 """How long requests still open after the last key are waited for, and a server's shutdown."""

@@ -5,7 +5,7 @@ see the same keystrokes with the same pauses. The person is modelled on what mat
 completion engine, not on typing research in general:
 
 - Gaps between keys are lognormal around about 120 ms: most keys come fast, a few after a
-  hesitation, and a debounce of 75 ms fires in some gaps but not in all.
+  hesitation, and an editor's 50 ms debounce fires in some gaps but not in all.
 - Line ends are where people stop: a pause before Enter (the person reads the line over, with
   the cursor at its end) and a longer one before the first key of the next line (they think
   about what comes next, with the cursor on a fresh, indented line). Both are where an editor
