@@ -49,6 +49,9 @@ class Settings:
     """Most prompt tokens of extra context: other files' definitions, imports, scope headers."""
     candidates: int = 3
     """Distinct suggestions offered when completion is invoked by hand."""
+    speculate: bool = True
+    """After answering with a suggestion, compute the next one as if it were accepted
+    (llama.vim's speculative completion), so that accepting it is answered without a wait."""
     predictor_threshold: float | None = None
     """Automatic suggestions the acceptance predictor scores below this (0..1) are not shown;
     unset means the shipped model's threshold, 0 disables hiding (the pre-generation gate

@@ -145,6 +145,42 @@ async def test_a_cancelled_request_still_fills_the_cache(client: LanguageClient)
     assert logged.source in ("cache", "in-flight") and logged.model_ms == 0.0
 
 
+async def test_accepting_a_suggestion_is_answered_by_its_speculation(
+    client: LanguageClient,
+) -> None:
+    """While the person reads a suggestion the server computes the next one as if it were
+    accepted: the request after the accept runs no model of its own."""
+    uri = "file:///tmp/ghostwright-engine/speculate.py"
+    text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+    cut = text.index("    for item in items:") + len("    for item in items:")
+    open_document(client, uri, "# speculate\n" + text[:cut] + text[text.index("\n\n\n", cut) :])
+    line, column = text[:cut].count("\n") + 1, len("    for item in items:")
+    # Two lines at a time, every suggestion shown: the next line is left to speculate about.
+    two_lines = {"ghostwright": {**GENEROUS_BUDGET["ghostwright"], "maxLines": 2}}
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={"ghostwright": {**two_lines["ghostwright"], "predictorThreshold": 0.0}}
+        )
+    )
+    try:
+        await _sleep(0.2)
+        shown = await inline_completion(client, uri, line, column)
+        assert shown and isinstance(shown[0].insert_text, str)
+        suggestion = shown[0].insert_text
+        await _sleep(2.0)  # the person reads it
+        edit_at(client, uri, 2, line, column, suggestion)  # and accepts it
+        *above, last = suggestion.split("\n")
+        end_line, end_column = line + len(above), len(last) + (0 if above else column)
+        after = await inline_completion(client, uri, end_line, end_column)
+        assert after
+        logged = await last_logged(client, suggestion_id(after[0]))
+        assert logged.source in ("cache", "in-flight") and logged.model_ms == 0.0
+    finally:
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings=GENEROUS_BUDGET)
+        )
+
+
 async def test_multi_line_suggestion_at_an_empty_block(client: LanguageClient) -> None:
     uri = "file:///tmp/ghostwright-engine/block.py"
     text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")

@@ -48,7 +48,8 @@ class CompletionRequest:
     """A snapshot of what the editor asked: the document text and the cursor offset in it."""
 
     uri: str
-    version: int
+    version: int | None
+    """The document version the text is; None for a text no version has (a speculation's)."""
     language_id: str
     text: str
     offset: int

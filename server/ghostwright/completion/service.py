@@ -8,6 +8,10 @@ typing rhythm (adaptive debounce) and run the model half (`CompletionPipeline`) 
 thread. The newest request of a document wins: an older one still waiting or
 generating is cancelled within one token and answered empty. A document change cancels the
 running generation too, unless the change typed through it.
+
+After answering with a suggestion, the model speculates (llama.vim): it computes the suggestion
+at the cursor the person would have if they accepted this one, while they read it. Accepting
+is then answered from that generation or the cache; any other change cancels it.
 """
 
 from __future__ import annotations
@@ -88,6 +92,9 @@ class _Flight:
     """Its request was cancelled but the generation carries on (into the cache)."""
     lines: Suggestion | None = None
     """The suggestion the complete lines generated so far make (written by the model thread)."""
+    origin: str | None = None
+    """For a speculation: the prefix of the request whose suggestion it assumes accepted (its
+    own prefix is that one plus the suggestion). None for a request the editor made."""
     _more_lines: asyncio.Future[None] | None = None
 
     def more_lines(self) -> asyncio.Future[None]:
@@ -113,6 +120,21 @@ class _Flight:
         partial = self.partial
         return partial.startswith(typed) or typed.startswith(partial)
 
+    def heading_here(self, text: str) -> bool:
+        """A speculation whose origin is `text` but for part of the assumed suggestion typed
+        at its cursor: the person types their way to where the speculation assumed them."""
+        origin = self.origin
+        if origin is None:
+            return False
+        suffix = self.request.suffix
+        end = len(text) - len(suffix)
+        return (
+            len(origin) <= end < self.request.offset
+            and text.startswith(origin)
+            and text.endswith(suffix)
+            and self.request.text.startswith(text[len(origin) : end], len(origin))
+        )
+
 
 @dataclass
 class ServiceStats:
@@ -131,6 +153,8 @@ class ServiceStats:
     """Suggestions the post-generation filter hid."""
     refined: int = 0
     """Suggestions cut or dropped by the parse check."""
+    speculations: int = 0
+    """Generations started as if the person accepted the suggestion just answered."""
 
 
 class CompletionService:
@@ -165,7 +189,7 @@ class CompletionService:
         self._rhythms.setdefault(uri, TypingRhythm()).keystroke(time.monotonic())
         self._switch_to(uri)
         flight = self._flights.get(uri)
-        if flight is None:
+        if flight is None or flight.heading_here(text):
             return
         typed = flight.typed_since(text) if flight.generating else None
         if typed is None or not flight.agrees_with(typed):
@@ -190,11 +214,26 @@ class CompletionService:
         if flight is not None:
             flight.cancelled.set()
 
+    def _stop_speculating(self) -> None:
+        """A request the editor made comes first: cancel the speculations of other documents."""
+        for uri, flight in list(self._flights.items()):
+            if flight.origin is not None:
+                self._cancel(uri)
+
     # -- requests ---------------------------------------------------------------------------
     async def complete(
         self, request: CompletionRequest, *, invoked: bool = False
     ) -> list[Suggestion]:
-        """Suggestions to show at the request's cursor, best first ([] for none)."""
+        """Suggestions to show at the request's cursor, best first ([] for none); after an
+        automatic one, the speculation of the next (`speculate` setting)."""
+        found = await self._answer(request, invoked)
+        if found and not invoked and self.pipeline.settings.speculate:
+            # Timers due now run after the callbacks already queued, among them pygls's
+            # sending of this answer: the editor is not kept waiting by the speculation.
+            asyncio.get_running_loop().call_later(0.0, self._speculate, request, found[0])
+        return found
+
+    async def _answer(self, request: CompletionRequest, invoked: bool) -> list[Suggestion]:
         started = time.perf_counter()
         self.stats.requests += 1
         self._switch_to(request.uri)
@@ -210,6 +249,7 @@ class CompletionService:
         self._cancel(request.uri)
         if not invoked and not self._gate_passes(request):
             return []
+        self._stop_speculating()
         flight = _Flight(self._with_context(request))
         self._flights[request.uri] = flight
         generation: asyncio.Future[list[Suggestion]] | None = None
@@ -249,12 +289,40 @@ class CompletionService:
             if error is not None:
                 log.warning("a generation carried on after its request failed: %s", error)
 
+    def _speculate(self, request: CompletionRequest, shown: Suggestion) -> None:
+        """Start generating at the cursor after `shown`, as if the person accepted it.
+
+        Only while the document is still as the request saw it and nothing else runs for it
+        (a generation still running goes on into the cache), and not where the cache already
+        answers. The speculation is a detached flight: the request after an accept joins it
+        (`_join_running`) or finds its result in the cache.
+        """
+        if request.uri in self._flights or not self._is_current(request):
+            return
+        ahead = request.prefix + shown.text
+        if self.cache.lookup(ahead, request.suffix) is not None:
+            return
+        assumed = replace(
+            self._with_context(request),
+            version=None,  # no parse tree of the document fits this text
+            text=ahead + request.suffix,
+            offset=len(ahead),
+        )
+        flight = _Flight(assumed, detached=True, origin=request.prefix)
+        self._flights[request.uri] = flight
+        self.stats.speculations += 1
+        generation = asyncio.ensure_future(self._generate(flight, False, time.perf_counter()))
+        generation.add_done_callback(lambda done: self._retire(request.uri, flight, done))
+
+    def _is_current(self, request: CompletionRequest) -> bool:
+        """The request's document is open and still at the request's version."""
+        if request.uri not in self._documents:
+            return False
+        return self._documents.get(request.uri).version == request.version
+
     def _current_tree(self, request: CompletionRequest) -> SyntaxTree | None:
         """The document's tree if it still is at the request's version."""
-        if request.uri not in self._documents:
-            return None
-        document = self._documents.get(request.uri)
-        return document.tree if document.version == request.version else None
+        return self._documents.get(request.uri).tree if self._is_current(request) else None
 
     def _with_context(self, request: CompletionRequest) -> CompletionRequest:
         tree = self._current_tree(request)
@@ -359,7 +427,8 @@ class CompletionService:
                 generated.stop_reason,
             )
         refined = [s for s in (self._refined(request, s) for s in found) if s is not None]
-        shown = self._judged(request, refined, invoked)
+        # What a speculation's predictor hides was never asked for: no "hidden" event.
+        shown = self._judged(request, refined, invoked, report=flight.origin is None)
         for suggestion in shown[:1]:
             self.cache.store(request.prefix, request.suffix, suggestion)
         total = _ms_since(started)
