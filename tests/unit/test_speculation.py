@@ -14,9 +14,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+import pytest
 from lsprotocol import types
 
-from ghostwright.completion.pipeline import CompletionRequest
+from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest
 from ghostwright.completion.service import CompletionService
 from ghostwright.documents import Documents
 from ghostwright.engine.base import Generation, StopCondition
@@ -40,7 +41,8 @@ class TableEngine:
     fim = None
     n_ctx = 4096
 
-    def __init__(self, hold: bool = False) -> None:
+    def __init__(self, hold: bool = False, after_first: str = NEXT) -> None:
+        self.after_first = after_first
         self.prompts: list[str] = []
         self.called = threading.Semaphore(0)
         self.hold = hold
@@ -65,7 +67,8 @@ class TableEngine:
         before = "".join(chr(token) for token in prompt)
         self.prompts.append(before)
         self.called.release()
-        answer = NEXT if before.endswith(FIRST) else FIRST if before.endswith("= ") else ""
+        answer = self.after_first if before.endswith(FIRST) else ""
+        answer = FIRST if before.endswith("= ") else answer
         text, stop = "", "eos"
         for char in answer:
             if cancelled.is_set():
@@ -256,3 +259,41 @@ async def test_what_the_predictor_hides_of_a_speculation_is_not_reported() -> No
     other = CompletionRequest("file:///other.py", 1, "python", BEFORE + "\n", len(BEFORE))
     assert await editor.service.complete(other) == []
     assert hidden == [BEFORE]
+
+
+async def test_typing_through_does_not_start_the_same_speculation_again() -> None:
+    """A speculation that found nothing leaves nothing in the cache; each typed-through answer
+    after it would otherwise start it again."""
+    engine = TableEngine(after_first="")
+    editor = Editor(engine, Settings())
+    await editor.service.complete(editor.request())
+    await stops(engine, 2)
+    for typed in FIRST[:5]:
+        editor.type(typed)
+        found = await editor.service.complete(editor.request())
+        assert found and found[0].source == "cache"
+        await asyncio.sleep(0.02)
+    assert editor.service.stats.speculations == 1
+    assert len(engine.prompts) == 2
+
+
+def speculation(before: str, suggestion: str) -> CompletionRequest:
+    return CompletionRequest(
+        URI, None, "python", before + suggestion, len(before + suggestion), origin=len(before)
+    )
+
+
+@pytest.mark.parametrize(
+    ("suggestion", "runs"),
+    [
+        ("cc", 1),  # the window still starts where the origin's did
+        ("cccccccc", 0),  # 18 characters: the window would start at "bbbb"
+    ],
+)
+def test_a_speculation_that_would_move_the_window_does_not_run(suggestion: str, runs: int) -> None:
+    """The next request at the origin must find its window in the KV cache."""
+    engine = TableEngine()
+    pipeline = CompletionPipeline(Settings(prefix_tokens=16))  # one token per character here
+    request = speculation("aaaa\nbbbb\ncc", suggestion)
+    pipeline.candidates(engine, request, threading.Event(), count=1)
+    assert len(engine.prompts) == runs

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TypedDict
 from ghostwright.completion.plan import Plan, StopCheck, plan_completion
 from ghostwright.completion.postprocess import Surroundings, clean_suggestion, surroundings_of
 from ghostwright.engine.base import Engine, Generation, StopCondition, TextCallback, TextEngine
-from ghostwright.prompt import ContextChunk, build_prompt, build_text_prompt
+from ghostwright.prompt import ContextChunk, Prompt, build_prompt, build_text_prompt
 from ghostwright.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,6 +57,9 @@ class CompletionRequest:
     """Extra context gathered from the document's tree and other open documents."""
     comment: str = "#"
     """The language's line-comment marker, to label context chunks in the prompt."""
+    origin: int | None = None
+    """For a speculation: the cursor of the request whose suggestion it assumes accepted (the
+    text from there to `offset` is that suggestion). None for a request the editor made."""
 
     @property
     def prefix(self) -> str:
@@ -198,20 +201,32 @@ class CompletionPipeline:
         max_prefix = max(16, min(settings.prefix_tokens, budget * 3 // 4))
         max_suffix = max(0, min(settings.suffix_tokens, budget - max_prefix))
         max_context = max(0, min(settings.context_tokens, budget - max_prefix - max_suffix))
-        prompt = build_prompt(
-            request.prefix,
-            request.suffix,
-            tokenize=engine.tokenize,
-            fim=engine.fim,
-            bos=engine.prompt_bos(),
-            max_prefix_tokens=max_prefix,
-            max_suffix_tokens=max_suffix,
-            context=request.context,
-            max_context_tokens=max_context,
-            comment=request.comment,
-        )
+
+        def prompt_at(prefix: str) -> Prompt:
+            return build_prompt(
+                prefix,
+                request.suffix,
+                tokenize=engine.tokenize,
+                fim=engine.fim,
+                bos=engine.prompt_bos(),
+                max_prefix_tokens=max_prefix,
+                max_suffix_tokens=max_suffix,
+                context=request.context,
+                max_context_tokens=max_context,
+                comment=request.comment,
+            )
+
+        prompt = prompt_at(request.prefix)
         if not prompt.tokens:
             return None
+        if request.origin is not None:
+            # A speculation leaves its prompt in the KV cache. Where the suggestion moved the
+            # window's start, the next request at the origin (the person did not accept) would
+            # evaluate its whole window again: no speculation there.
+            origin = prompt_at(request.text[: request.origin])
+            stable = origin.heal_index or 0
+            if prompt.tokens[:stable] != origin.tokens[:stable]:
+                return None
 
         def generate(branch: int, on_text: TextCallback | None) -> Generation:
             return engine.generate(

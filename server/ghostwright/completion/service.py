@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from ghostwright.completion.cache import SuggestionCache
+from ghostwright.completion.cache import SuggestionCache, cache_key
 from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest, Suggestion
 from ghostwright.completion.structure import (
     RecentChunks,
@@ -92,9 +92,6 @@ class _Flight:
     """Its request was cancelled but the generation carries on (into the cache)."""
     lines: Suggestion | None = None
     """The suggestion the complete lines generated so far make (written by the model thread)."""
-    origin: str | None = None
-    """For a speculation: the prefix of the request whose suggestion it assumes accepted (its
-    own prefix is that one plus the suggestion). None for a request the editor made."""
     _more_lines: asyncio.Future[None] | None = None
 
     def more_lines(self) -> asyncio.Future[None]:
@@ -120,19 +117,21 @@ class _Flight:
         partial = self.partial
         return partial.startswith(typed) or typed.startswith(partial)
 
+    @property
+    def speculative(self) -> bool:
+        return self.request.origin is not None
+
     def heading_here(self, text: str) -> bool:
         """A speculation whose origin is `text` but for part of the assumed suggestion typed
         at its cursor: the person types their way to where the speculation assumed them."""
-        origin = self.origin
+        origin, assumed = self.request.origin, self.request.text
         if origin is None:
             return False
-        suffix = self.request.suffix
-        end = len(text) - len(suffix)
+        end = len(text) - (len(assumed) - self.request.offset)
         return (
-            len(origin) <= end < self.request.offset
-            and text.startswith(origin)
-            and text.endswith(suffix)
-            and self.request.text.startswith(text[len(origin) : end], len(origin))
+            origin <= end < self.request.offset
+            and text.startswith(assumed[:end])
+            and text.endswith(self.request.suffix)
         )
 
 
@@ -170,6 +169,9 @@ class CompletionService:
         self._flights: dict[str, _Flight] = {}
         self._rhythms: dict[str, TypingRhythm] = {}
         self._working_in: str | None = None
+        self._speculated: str | None = None
+        """The cache key of the last speculation's cursor: typing through the suggestion it
+        followed answers from the cache again and again, and must not start it again."""
         self.judge: Judge | None = None
         """The acceptance predictor's thresholds and features; None shows everything."""
         self.on_hidden: HiddenCallback | None = None
@@ -217,7 +219,7 @@ class CompletionService:
     def _stop_speculating(self) -> None:
         """A request the editor made comes first: cancel the speculations of other documents."""
         for uri, flight in list(self._flights.items()):
-            if flight.origin is not None:
+            if flight.speculative:
                 self._cancel(uri)
 
     # -- requests ---------------------------------------------------------------------------
@@ -300,15 +302,18 @@ class CompletionService:
         if request.uri in self._flights or not self._is_current(request):
             return
         ahead = request.prefix + shown.text
-        if self.cache.lookup(ahead, request.suffix) is not None:
+        key = cache_key(ahead, request.suffix)
+        if key == self._speculated or self.cache.lookup(ahead, request.suffix) is not None:
             return
+        self._speculated = key
         assumed = replace(
             self._with_context(request),
             version=None,  # no parse tree of the document fits this text
             text=ahead + request.suffix,
             offset=len(ahead),
+            origin=request.offset,
         )
-        flight = _Flight(assumed, detached=True, origin=request.prefix)
+        flight = _Flight(assumed, detached=True)
         self._flights[request.uri] = flight
         self.stats.speculations += 1
         generation = asyncio.ensure_future(self._generate(flight, False, time.perf_counter()))
@@ -428,7 +433,7 @@ class CompletionService:
             )
         refined = [s for s in (self._refined(request, s) for s in found) if s is not None]
         # What a speculation's predictor hides was never asked for: no "hidden" event.
-        shown = self._judged(request, refined, invoked, report=flight.origin is None)
+        shown = self._judged(request, refined, invoked, report=not flight.speculative)
         for suggestion in shown[:1]:
             self.cache.store(request.prefix, request.suffix, suggestion)
         total = _ms_since(started)
