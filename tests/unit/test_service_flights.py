@@ -28,22 +28,41 @@ GENERATED = "3.14 * r * r\n    print(result)\n    return result\n"
 WAIT_S = 5.0
 
 
-class PacedEngine:
-    """Writes `GENERATED` a character at a time and, after each line break, waits for `go`."""
+class CharEngine:
+    """A fake model whose tokens are the text's characters, with no FIM tokens."""
 
     fim = None
     n_ctx = 4096
-
-    def __init__(self) -> None:
-        self.go = threading.Semaphore(0)
-        self.lines_written = threading.Semaphore(0)
-        self.finished = threading.Event()
 
     def prompt_bos(self) -> int | None:
         return None
 
     def tokenize(self, text: str) -> list[int]:
         return [ord(char) for char in text]
+
+    @staticmethod
+    def generation(prompt: Sequence[int], text: str, stop: str) -> Generation:
+        """What the model returns: one token per character, each of probability 0.9."""
+        return Generation(
+            text=text,
+            token_logprobs=(math.log(0.9),) * len(text),
+            token_entropies=(0.1,) * len(text),
+            prompt_tokens=len(prompt),
+            reused_tokens=0,
+            evaluated_tokens=len(prompt),
+            model_ms=1.0,
+            stop_reason=stop,
+            generated_tokens=len(text),
+        )
+
+
+class PacedEngine(CharEngine):
+    """Writes `GENERATED` a character at a time and, after each line break, waits for `go`."""
+
+    def __init__(self) -> None:
+        self.go = threading.Semaphore(0)
+        self.lines_written = threading.Semaphore(0)
+        self.finished = threading.Event()
 
     def generate(
         self,
@@ -71,23 +90,13 @@ class PacedEngine:
                 self.lines_written.release()
                 assert self.go.acquire(timeout=WAIT_S), "the test never let the model go on"
         self.finished.set()
-        return Generation(
-            text=text,
-            token_logprobs=tuple(logprobs),
-            token_entropies=(0.1,) * len(logprobs),
-            prompt_tokens=len(prompt),
-            reused_tokens=0,
-            evaluated_tokens=len(prompt),
-            model_ms=1.0,
-            stop_reason=stop,
-            generated_tokens=len(logprobs),
-        )
+        return self.generation(prompt, text, stop)
 
 
 class FakeModels:
     """What the service needs of a `ModelManager`: the engine and a model thread."""
 
-    def __init__(self, engine: PacedEngine) -> None:
+    def __init__(self, engine: Any) -> None:
         self.completion_engine = engine
 
     async def run(self, work: Callable[[], Any]) -> Any:

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import pytest
 from lsprotocol import types
+from tests.unit.test_service_flights import CharEngine, FakeModels
 
 from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest
 from ghostwright.completion.service import CompletionService
@@ -35,11 +36,8 @@ NEXT = "\n    return result"
 WAIT_S = 5.0
 
 
-class TableEngine:
-    """Answers by the end of the prompt; `hold` makes it wait for `go` after its first token."""
-
-    fim = None
-    n_ctx = 4096
+class TableEngine(CharEngine):
+    """Answers by the end of the prompt; `hold` makes it wait for `go` after each token."""
 
     def __init__(self, hold: bool = False, after_first: str = NEXT) -> None:
         self.after_first = after_first
@@ -48,12 +46,6 @@ class TableEngine:
         self.hold = hold
         self.go = threading.Event()
         self.stopped: list[str] = []
-
-    def prompt_bos(self) -> int | None:
-        return None
-
-    def tokenize(self, text: str) -> list[int]:
-        return [ord(char) for char in text]
 
     def generate(
         self,
@@ -83,27 +75,7 @@ class TableEngine:
             if self.hold:
                 self.go.wait(WAIT_S)
         self.stopped.append(stop)
-        return Generation(
-            text=text,
-            token_logprobs=(math.log(0.9),) * len(text),
-            token_entropies=(0.1,) * len(text),
-            prompt_tokens=len(prompt),
-            reused_tokens=0,
-            evaluated_tokens=len(prompt),
-            model_ms=1.0,
-            stop_reason=stop,
-            generated_tokens=len(text),
-        )
-
-
-class FakeModels:
-    """What the service needs of a `ModelManager`: the engine and a model thread."""
-
-    def __init__(self, engine: TableEngine) -> None:
-        self.completion_engine = engine
-
-    async def run(self, work: Callable[[], Any]) -> Any:
-        return await asyncio.to_thread(work)
+        return self.generation(prompt, text, stop)
 
 
 class Editor:
@@ -145,6 +117,16 @@ async def model_called(engine: TableEngine, times: int) -> None:
         assert await asyncio.to_thread(engine.called.acquire, timeout=WAIT_S)
 
 
+async def speculating(engine: TableEngine) -> Editor:
+    """An editor whose request was answered, with the speculation after it held mid-way."""
+    editor = Editor(engine, Settings())
+    engine.go.set()
+    await editor.service.complete(editor.request())
+    engine.go.clear()
+    await model_called(engine, 2)
+    return editor
+
+
 async def stops(engine: TableEngine, count: int) -> None:
     """Wait until the model has stopped `count` generations."""
     for _ in range(int(WAIT_S / 0.01)):
@@ -173,11 +155,7 @@ async def test_an_answer_starts_the_next_suggestion_and_accepting_it_needs_no_wa
 
 async def test_typing_into_the_suggestion_keeps_the_speculation_going() -> None:
     engine = TableEngine(hold=True)
-    editor = Editor(engine, Settings())
-    engine.go.set()
-    await editor.service.complete(editor.request())
-    engine.go.clear()
-    await model_called(engine, 2)
+    editor = await speculating(engine)
     editor.type(FIRST[:4])  # typed through, not accepted: still on the way
     typed_through = await editor.service.complete(editor.request())
     assert [(s.text, s.source) for s in typed_through] == [(FIRST[4:], "cache")]
@@ -190,11 +168,7 @@ async def test_typing_into_the_suggestion_keeps_the_speculation_going() -> None:
 
 async def test_a_key_that_leaves_the_suggestion_cancels_the_speculation() -> None:
     engine = TableEngine(hold=True)
-    editor = Editor(engine, Settings())
-    engine.go.set()
-    await editor.service.complete(editor.request())
-    engine.go.clear()
-    await model_called(engine, 2)
+    editor = await speculating(engine)
     editor.type("2")  # not what the suggestion starts with
     engine.go.set()
     await stops(engine, 2)
@@ -204,11 +178,7 @@ async def test_a_key_that_leaves_the_suggestion_cancels_the_speculation() -> Non
 async def test_a_request_elsewhere_comes_before_a_speculation() -> None:
     """A request the editor made in another document cancels the speculation."""
     engine = TableEngine(hold=True)
-    editor = Editor(engine, Settings())
-    engine.go.set()
-    await editor.service.complete(editor.request())
-    engine.go.clear()
-    await model_called(engine, 2)
+    editor = await speculating(engine)
     other = CompletionRequest("file:///other.py", 1, "python", BEFORE, len(BEFORE))
     asking = asyncio.ensure_future(editor.service.complete(other))
     await model_called(engine, 1)
