@@ -20,6 +20,7 @@ from ghostwright.completion.service import CompletionService
 from ghostwright.documents import Documents
 from ghostwright.engine.base import Generation, StopCondition
 from ghostwright.engine.manager import ModelManager
+from ghostwright.predictor.decide import Decision, Judge
 from ghostwright.settings import Settings
 
 BEFORE = "def area(r):\n    result = "
@@ -101,6 +102,19 @@ class FakeModels:
 
     async def run(self, work: Callable[[], Any]) -> Any:
         return await asyncio.to_thread(work)
+
+
+class HideEverything:
+    """A judge whose gate lets every request through and whose filter hides every suggestion."""
+
+    def cursor(self, *_: Any) -> None:
+        return None
+
+    def gate(self, _: Any) -> Decision:
+        return Decision("gate", 1.0, 0.5, {})
+
+    def judge(self, *_: Any) -> Decision:
+        return Decision("filter", 0.0, 0.5, {})
 
 
 def request(typed: str) -> CompletionRequest:
@@ -187,3 +201,19 @@ async def test_a_request_joining_a_generation_that_finishes_gets_the_whole_sugge
     found = await asyncio.wait_for(joining, WAIT_S)
     assert [s.text for s in found] == ["sult"]
     assert found[0].source == "in-flight"
+
+
+async def test_a_request_joining_a_generation_the_predictor_hides_gets_nothing() -> None:
+    """A joiner is answered as the generation's own request would be: not with a suggestion
+    the predictor hides, and without running the model again for the same text."""
+    engine = PacedEngine()
+    service = service_with(engine)
+    await start_and_type_on(service, engine)
+    service.judge = cast(Judge, HideEverything())
+
+    joining = asyncio.ensure_future(service.complete(request("3.1")))
+    await asyncio.sleep(0.05)
+    assert not joining.done()  # the lines so far are hidden: it waits for the whole
+    await finish(engine)
+    assert await asyncio.wait_for(joining, WAIT_S) == []
+    assert service.stats.joined_in_flight == 1 and service.stats.model_runs == 1

@@ -16,14 +16,14 @@ from typing import Any, cast
 
 import pytest
 from lsprotocol import types
-from tests.unit.test_service_flights import CharEngine, FakeModels
+from tests.unit.test_service_flights import CharEngine, FakeModels, HideEverything
 
 from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest
 from ghostwright.completion.service import CompletionService
 from ghostwright.documents import Documents
 from ghostwright.engine.base import Generation, StopCondition
 from ghostwright.engine.manager import ModelManager
-from ghostwright.predictor.decide import Decision, Judge
+from ghostwright.predictor.decide import Judge
 from ghostwright.settings import Settings
 
 URI = "file:///area.py"
@@ -195,19 +195,6 @@ async def test_no_speculation_when_turned_off() -> None:
     await asyncio.sleep(0.1)
     assert len(engine.prompts) == 1
     assert editor.service.stats.speculations == 0
-
-
-class HideEverything:
-    """A judge whose gate lets every request through and whose filter hides every suggestion."""
-
-    def cursor(self, *_: Any) -> None:
-        return None
-
-    def gate(self, _: Any) -> Decision:
-        return Decision("gate", 1.0, 0.5, {})
-
-    def judge(self, *_: Any) -> Decision:
-        return Decision("filter", 0.0, 0.5, {})
 
 
 async def test_what_the_predictor_hides_of_a_speculation_is_not_reported() -> None:

@@ -88,6 +88,10 @@ class _Flight:
     typed: str = ""
     """What the person typed at the cursor since the request (written by the event loop)."""
     result: asyncio.Future[list[Suggestion]] | None = None
+    """The model thread's raw candidates, set when the generation starts."""
+    answer: asyncio.Future[list[Suggestion]] | None = None
+    """The suggestions the service answers with once it is done: checked against the parse
+    tree and judged by the predictor (`_generate`'s task)."""
     detached: bool = False
     """Its request was cancelled but the generation carries on (into the cache)."""
     lines: Suggestion | None = None
@@ -263,7 +267,7 @@ class CompletionService:
             if flight.cancelled.is_set():
                 self.stats.superseded += 1
                 return []
-            generation = asyncio.ensure_future(self._generate(flight, invoked, started))
+            generation = self._launch(flight, invoked, started)
             found = await asyncio.shield(generation)
             return [replace(s, waited_ms=waited * 1000.0) for s in found]
         except asyncio.CancelledError:
@@ -316,7 +320,7 @@ class CompletionService:
         flight = _Flight(assumed, detached=True)
         self._flights[request.uri] = flight
         self.stats.speculations += 1
-        generation = asyncio.ensure_future(self._generate(flight, False, time.perf_counter()))
+        generation = self._launch(flight, False, time.perf_counter())
         generation.add_done_callback(lambda done: self._retire(request.uri, flight, done))
 
     def _is_current(self, request: CompletionRequest) -> bool:
@@ -348,26 +352,33 @@ class CompletionService:
         The answer is the generation's complete lines as soon as they reach past what was typed
         and the predictor would show them: the person is typing now, and the rest of a
         multi-line generation goes on into the cache for their next request. Until then, or
-        when the lines are not worth showing, the answer waits for the finished generation.
+        when the lines are not worth showing, the answer waits for the finished generation, and
+        is what its own request is answered with: nothing where the predictor hides it. None
+        where nothing runs that the person is typing along with, or they typed past all of it.
         """
         flight = self._flights.get(request.uri)
-        if flight is None or flight.result is None or not flight.generating:
+        if flight is None or flight.result is None or flight.answer is None:
             return None
         typed = flight.typed_since(request.text)
         if typed is None or not flight.agrees_with(typed):
             return None
-        result = flight.result
+        result, answer = flight.result, flight.answer
         while not result.done():
             lines = self._shown_lines(flight, typed)
             if lines is not None:
                 self.stats.joined_in_flight += 1
                 return [lines.remainder(typed, _ms_since(started), "in-flight")]
             await asyncio.wait((result, flight.more_lines()), return_when=asyncio.FIRST_COMPLETED)
-        results = result.result()
-        if not results or not _reaches_past(results[0], typed):
-            return None
+        generated = result.result()
+        if not generated or not _reaches_past(generated[0], typed):
+            return None  # the person typed past all of it: a new generation from here
+        # What the finished generation's own request is answered with: checked against the
+        # parse tree and judged, so what the predictor hides is hidden from a joiner too.
+        shown = await asyncio.shield(answer)
         self.stats.joined_in_flight += 1
-        return [results[0].remainder(typed, _ms_since(started), "in-flight")]
+        if not shown or not _reaches_past(shown[0], typed):
+            return []
+        return [shown[0].remainder(typed, _ms_since(started), "in-flight")]
 
     def _shown_lines(self, flight: _Flight, typed: str) -> Suggestion | None:
         """The running generation's complete lines, if they reach past `typed` and are shown."""
@@ -379,6 +390,13 @@ class CompletionService:
             return None
         shown = self._judged(flight.request, [refined], invoked=False, report=False)
         return shown[0] if shown else None
+
+    def _launch(
+        self, flight: _Flight, invoked: bool, started: float
+    ) -> asyncio.Future[list[Suggestion]]:
+        """Start the flight's generation; its answer is what requests that join it wait for."""
+        flight.answer = asyncio.ensure_future(self._generate(flight, invoked, started))
+        return flight.answer
 
     async def _generate(self, flight: _Flight, invoked: bool, started: float) -> list[Suggestion]:
         engine = self._models.completion_engine
