@@ -18,6 +18,7 @@ from ghostwright.evaluation.bench import (
     _Variant,
     choose_traces,
     device_of,
+    is_joined_unshown_log,
     parse_generation_log,
     parse_suggestion_log,
     summarize,
@@ -411,6 +412,9 @@ def test_summary_of_canned_outcomes() -> None:
     assert logged.prompt_tokens_mean == pytest.approx(2500 / 3)
     assert logged.evaluated_tokens_mean == pytest.approx(511 / 3)
     assert logged.evaluated_share == pytest.approx(511 / 2500)
+    # The empty answer came from a generation it joined, whose suggestion the predictor hid.
+    joined = summarize(dataclasses.replace(run, joined_unshown=1))
+    assert joined.without_model == 4 and joined.without_model_share == pytest.approx(4 / 6)
 
 
 def test_summary_of_nothing_has_no_figures() -> None:
@@ -459,6 +463,13 @@ def test_parse_generation_log_line() -> None:
     )
     assert entry == LimitRequest(prompt_tokens=1004, reused_tokens=1003, generated_tokens=41)
     assert parse_generation_log("suggestion 9f2c: 38 chars, 659 prompt tokens (512 reused)") is None
+
+
+def test_joined_unshown_log_line() -> None:
+    assert is_joined_unshown_log(
+        "2026 INFO ghostwright.completion.service: request joined generation 9f2c: nothing to show"
+    )
+    assert not is_joined_unshown_log("generation 9f2c: 10 prompt tokens (9 reused)")
 
 
 # -- positions, traces, report ------------------------------------------------------------------

@@ -8,6 +8,7 @@ request sees of a generation still running is exact.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from ghostwright.completion.service import CompletionService
 from ghostwright.documents import Documents
 from ghostwright.engine.base import Generation, StopCondition
 from ghostwright.engine.manager import ModelManager
+from ghostwright.evaluation.bench import is_joined_unshown_log
 from ghostwright.predictor.decide import Decision, Judge
 from ghostwright.settings import Settings
 
@@ -203,9 +205,13 @@ async def test_a_request_joining_a_generation_that_finishes_gets_the_whole_sugge
     assert found[0].source == "in-flight"
 
 
-async def test_a_request_joining_a_generation_the_predictor_hides_gets_nothing() -> None:
+async def test_a_request_joining_a_generation_the_predictor_hides_gets_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A joiner is answered as the generation's own request would be: not with a suggestion
-    the predictor hides, and without running the model again for the same text."""
+    the predictor hides, and without running the model again for the same text (which the
+    log says, for `ghostwright bench` to count)."""
+    caplog.set_level(logging.INFO, logger="ghostwright.completion.service")
     engine = PacedEngine()
     service = service_with(engine)
     await start_and_type_on(service, engine)
@@ -217,3 +223,4 @@ async def test_a_request_joining_a_generation_the_predictor_hides_gets_nothing()
     await finish(engine)
     assert await asyncio.wait_for(joining, WAIT_S) == []
     assert service.stats.joined_in_flight == 1 and service.stats.model_runs == 1
+    assert sum(is_joined_unshown_log(r.getMessage()) for r in caplog.records) == 1

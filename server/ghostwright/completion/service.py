@@ -377,6 +377,8 @@ class CompletionService:
         shown = await asyncio.shield(answer)
         self.stats.joined_in_flight += 1
         if not shown or not _reaches_past(shown[0], typed):
+            # `ghostwright bench` counts these lines: answered without a model run of its own.
+            log.info("request joined generation %s: nothing to show", generated[0].id)
             return []
         return [shown[0].remainder(typed, _ms_since(started), "in-flight")]
 

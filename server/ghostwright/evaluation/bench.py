@@ -42,8 +42,9 @@ The figures of one contender in one run (`summarize`):
   Answers that joined a generation already running ("in-flight") are left out: their wait is
   that generation's model time.
 - answered without the model: of the requests answered (not cancelled, no error), those that
-  came from the cache or a running generation (Ghostwright's log) or that the gate skipped (its
-  telemetry, "hidden" events of stage "gate").
+  came from the cache or a running generation (Ghostwright's log: the suggestion's source, or
+  a "joined generation ...: nothing to show" line where the predictor hid what it joined) or
+  that the gate skipped (its telemetry, "hidden" events of stage "gate").
 - prompt and evaluated tokens per model run (evaluated = prompt - reused from the KV cache),
   and evaluated / prompt as the ratio of their means. For Ghostwright, every generation its
   log reports (the "generation ..." lines), those that went on after their request was
@@ -378,6 +379,14 @@ _GENERATION_LOG = re.compile(
 )
 
 
+_JOINED_UNSHOWN_LOG = re.compile(r"\bjoined generation \S+: nothing to show\b")
+
+
+def is_joined_unshown_log(message: str) -> bool:
+    """The server's line for a request answered with nothing from a generation it joined."""
+    return _JOINED_UNSHOWN_LOG.search(message) is not None
+
+
 def parse_generation_log(message: str) -> LimitRequest | None:
     """What the model computed for one answer, from the server's "generation ..." log line
     (every finished generation, carried-on ones included); None for any other line."""
@@ -415,7 +424,11 @@ def summarize(run: ContenderRun) -> ContenderSummary:
             if o.prompt_tokens is not None and o.evaluated_tokens is not None
         ]
     answered = [o for o in outcomes if not o.cancelled and o.error is None]
-    without_model = sum(o.source in ANSWERED_WITHOUT_MODEL for o in answered) + (run.gated or 0)
+    without_model = (
+        sum(o.source in ANSWERED_WITHOUT_MODEL for o in answered)
+        + (run.gated or 0)
+        + run.joined_unshown
+    )
     prompt_mean = _mean([prompt for prompt, _ in tokens])
     evaluated_mean = _mean([evaluated for _, evaluated in tokens])
     accepted_chars = sum(run.accepts)
@@ -892,6 +905,7 @@ async def _replay_ghostwright(
         wall_s=wall,
         peak_rss_kib=peak,
         notes=tuple(notes),
+        joined_unshown=sum(1 for line in client.log_lines if is_joined_unshown_log(line)),
         model_runs=tuple((answer.prompt_tokens, answer.reused_tokens) for answer in answers),
     )
     return run, answers

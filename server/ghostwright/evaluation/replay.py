@@ -86,6 +86,9 @@ class ContenderRun:
     gated: int | None = None
     """Requests answered at once, without the model, because the gate judged them hopeless
     (None where the contender has no gate or did not say)."""
+    joined_unshown: int = 0
+    """Requests answered with nothing from a generation already running (the predictor hid
+    it): no model run of their own, and no suggestion whose log line says so."""
     model_runs: tuple[tuple[int, int], ...] | None = None
     """(prompt, reused) tokens of every model run, where the contender reports its runs apart
     from its answers (Ghostwright's log); None: the outcomes' token counts are the runs."""
