@@ -44,6 +44,12 @@ class RawClient:
         self.process.stdin.write(header + body)
         self.process.stdin.flush()
 
+    def send_raw(self, data: bytes) -> None:
+        """Bytes as they are, framing included (or not)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
+
     def send(self, message: dict[str, Any]) -> None:
         self.send_bytes(json.dumps({"jsonrpc": "2.0", **message}).encode("utf-8"))
 

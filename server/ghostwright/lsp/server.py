@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from typing import Any, ClassVar
+import sys
+import threading
+from typing import Any, BinaryIO, ClassVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
 from ghostwright import __version__
@@ -32,6 +35,7 @@ from ghostwright.lsp.convert import (
     word_start,
 )
 from ghostwright.lsp.protocol import GhostwrightProtocol
+from ghostwright.lsp.stdio import PipeReader, watchable
 from ghostwright.predictor.decide import Judge
 from ghostwright.predictor.model import AcceptancePredictor, PredictorError, load_predictor
 from ghostwright.repair.diagnostics import SOURCE as DIAGNOSTIC_SOURCE
@@ -107,6 +111,31 @@ class GhostwrightServer(LanguageServer):
         self._reported_failures: set[str] = set()
         self.resolves_edits = False
         """Whether the client resolves code actions' edits lazily (`codeAction/resolve`)."""
+
+    # -- the connection ---------------------------------------------------------------------
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve the editor over stdio until it exits, reading stdin on the event loop where
+        it is a pipe or socket (`ghostwright.lsp.stdio`), through pygls's reader elsewhere."""
+        source = stdin or sys.stdin.buffer
+        if not watchable(source):
+            super().start_io(stdin, stdout)
+            return
+        # `shutdown` (and the editor's `exit`) stops the message loop through this event.
+        self._stop_event = stop = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def serve() -> None:
+            reader = await PipeReader.connect(source)
+            await run_async(stop, reader, self.protocol, log, self.report_server_error)
+
+        try:
+            asyncio.run(serve())
+        except BrokenPipeError:
+            log.error("the editor's connection is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
 
     # -- messages to the user -------------------------------------------------------------
     def show(self, message: str, kind: types.MessageType) -> None:
