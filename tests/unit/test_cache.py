@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ghostwright.completion.cache import (
+    ANCHOR_CHARS,
     LOOKBACK_CHARS,
     PREFIX_KEY_CHARS,
     SUFFIX_KEY_CHARS,
@@ -175,3 +180,72 @@ def test_clear_empties_the_cache() -> None:
     assert len(cache) == 0
     assert cache.lookup(PREFIX, SUFFIX) is None
     assert cache.lookup(PREFIX + TEXT[:2], SUFFIX) is None
+
+
+class ReferenceCache:
+    """The lookup by definition: the key of every place the entry could start, hashed."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.entries: OrderedDict[str, Suggestion] = OrderedDict()
+
+    def store(self, prefix: str, suffix: str, entry: Suggestion) -> None:
+        key = cache_key(prefix, suffix)
+        self.entries[key] = entry
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.capacity:
+            self.entries.popitem(last=False)
+
+    def lookup(self, prefix: str, suffix: str) -> tuple[Suggestion, str] | None:
+        for typed_length in range(min(LOOKBACK_CHARS, len(prefix)) + 1):
+            base, typed = prefix[: len(prefix) - typed_length], prefix[len(prefix) - typed_length :]
+            entry = self.entries.get(cache_key(base, suffix))
+            if entry is not None and entry.text.startswith(typed) and len(entry.text) > len(typed):
+                self.entries.move_to_end(cache_key(base, suffix))
+                return entry, typed
+        return None
+
+
+_texts = st.text(alphabet="ab\n", max_size=ANCHOR_CHARS + 12)
+_operations = st.lists(
+    st.tuples(
+        st.sampled_from(["store", "type through", "elsewhere"]),
+        _texts,
+        _texts,
+        st.sampled_from(["", "\n", "x\n"]),
+        st.integers(0, 50),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(_operations, st.booleans())
+def test_lookups_agree_with_hashing_every_place(
+    operations: list[tuple[str, str, str, str, int]], long: bool
+) -> None:
+    """The anchor index only skips places that cannot match: every answer (entry, typed text)
+    and every eviction is what hashing all places gives, on short prefixes (shorter than an
+    anchor) and texts of few letters, where anchors and keys collide often."""
+    cache, reference = SuggestionCache(capacity=3), ReferenceCache(capacity=3)
+    # Prefixes shorter than an anchor, or longer than the key window and its lookback.
+    start = "#" * (PREFIX_KEY_CHARS + LOOKBACK_CHARS + 5) if long else ""
+    stored: list[tuple[str, str, str]] = [(start, "", "")]
+    for number, (action, before, text, suffix, pick) in enumerate(operations):
+        base, base_suffix, base_text = stored[pick % len(stored)]
+        if action == "store" and text:
+            prefix = base + before
+            entry = suggestion(text, id=str(number))
+            cache.store(prefix, suffix, entry)
+            reference.store(prefix, suffix, entry)
+            stored.append((prefix, suffix, text))
+            continue
+        if action == "type through":  # some of a stored suggestion typed, maybe more after
+            base, base_suffix, base_text = stored[-1 - pick % len(stored)]
+            after = before if pick % 3 == 0 else ""
+            prefix, suffix = base + base_text[: pick % (len(base_text) + 1)] + after, base_suffix
+        else:
+            prefix = base + before + text
+        found = cache.lookup(prefix, suffix)
+        assert found == reference.lookup(prefix, suffix)
+        assert len(cache) == len(reference.entries)
