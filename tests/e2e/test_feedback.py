@@ -140,13 +140,28 @@ async def test_accepted_text_is_checked_for_survival(client: LanguageClient) -> 
     }
 
 
+SECRET_DOCUMENTS = (
+    f'AWS_ACCESS_KEY_ID = "{SECRET}"\nAWS_ACCESS_KEY_ID_BACKUP = "',
+    f'API_KEY = "{SECRET}"\nBACKUP_API_KEY = "',
+    f'PRIMARY = "{SECRET}"\nSECONDARY = "{SECRET}"\nTERTIARY = "',
+)
+"""Documents whose next string the model may fill with the key above. Whether a 135M model
+copies 20 characters exactly depends on the CPU's arithmetic (one machine's build writes
+"AKIAIOSFODN7EXAMPLE" after "API_KEY"), so the test takes the first that it copies."""
+
+
 async def test_a_secret_in_the_document_never_reaches_the_database(client: LanguageClient) -> None:
-    uri = "file:///tmp/ghostwright-feedback/secret.py"
-    document = f'API_KEY = "{SECRET}"\nBACKUP_API_KEY = "'
-    open_document(client, uri, document + '"\n')
-    items = await inline_completion(client, uri, 1, len('BACKUP_API_KEY = "'))
-    assert items and isinstance(items[0].insert_text, str)
-    assert SECRET in items[0].insert_text  # the model copies the key from the line above
+    written: list[str] = []
+    for number, document in enumerate(SECRET_DOCUMENTS):
+        uri = f"file:///tmp/ghostwright-feedback/secret{number}.py"
+        open_document(client, uri, document + '"\n')
+        last_line = document.split("\n")[-1]
+        items = await inline_completion(client, uri, document.count("\n"), len(last_line))
+        assert items and isinstance(items[0].insert_text, str)
+        written.append(items[0].insert_text)
+        if SECRET in items[0].insert_text:  # the model copied the key from a line above
+            break
+    assert SECRET in written[-1], f"the model copied the key in no document: {written}"
     command = items[0].command
     assert command is not None and command.arguments
     suggestion_id = str(command.arguments[0]["id"])

@@ -6,7 +6,12 @@ import time
 
 import pytest
 
-from ghostwright.telemetry.redact import REDACTED, redact_secrets
+from ghostwright.telemetry.redact import (
+    MIN_KNOWN_SECRET_CHARS,
+    REDACTED,
+    redact_secrets,
+    secrets_in,
+)
 
 # Fake but well-formed credentials, assembled so that this file itself trips no secret scanner.
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
@@ -279,3 +284,46 @@ def test_long_texts_take_linear_time(text):
     start = time.perf_counter()
     redact_secrets(text)
     assert time.perf_counter() - start < 0.5
+
+
+# -- secrets copied on their own ----------------------------------------------------------------
+
+SEEN = (
+    'password = "hunter2-correct-horse"\n'
+    "DATABASE_URL=postgres://app:s3cr3t-db@db/prod\n"
+    f"GITHUB = {GITHUB_CLASSIC}\n"
+    f"{PEM}\n"
+    'pin = "1234"\n'
+    'user = "administrator"\n'
+)
+
+
+def test_secrets_in_lists_the_values_the_rules_hide() -> None:
+    found = secrets_in(SEEN)
+    assert {"hunter2-correct-horse", "s3cr3t-db", GITHUB_CLASSIC} <= found
+    pem_lines = [line for line in PEM.splitlines() if "-----" not in line and line.strip()]
+    assert pem_lines and set(pem_lines) <= found
+    # Not a secret's name, or too short to search for on its own.
+    assert "administrator" not in found and "1234" not in found
+    assert all(len(value) >= MIN_KNOWN_SECRET_CHARS for value in found)
+    assert secrets_in("def main():\n    return 1\n") == frozenset()
+
+
+@pytest.mark.parametrize(
+    "suggestion",
+    [
+        '  # "hunter2-correct-horse"',  # what the default model wrote on one machine
+        "connect('app', 's3cr3t-db')",
+        "login(hunter2-correct-horse)",
+    ],
+)
+def test_a_known_secret_copied_on_its_own_is_redacted(suggestion: str) -> None:
+    assert redact_secrets(suggestion) == suggestion  # nothing marks it as a secret here
+    redacted = redact_secrets(suggestion, secrets_in(SEEN))
+    assert "hunter2" not in redacted and "s3cr3t" not in redacted
+    assert REDACTED in redacted
+    assert redact_secrets(redacted, secrets_in(SEEN)) == redacted
+
+
+def test_known_secrets_too_short_to_search_for_are_left_alone() -> None:
+    assert redact_secrets("x = 1234 + admin", {"1234", "admin"}) == "x = 1234 + admin"

@@ -312,6 +312,26 @@ def test_code_text_is_stored_and_redacted_with_consent(db):
     assert data["suffix"] == "key = [REDACTED]\n"
 
 
+def test_a_secret_from_what_the_model_saw_is_redacted_where_it_was_copied_bare(db):
+    """The suggestion holds a password from the line above without its name: only the text
+    the model saw (never stored) says it is one."""
+    store = TelemetryStore(db, store_code=True)
+    seen = 'password = "hunter2-correct-horse"\nuser = '
+    try:
+        store.record(
+            TelemetryEvent(
+                "shown", "s1", time.time(), {"text": '"hunter2-correct-horse"'}, seen=seen
+            )
+        )
+        assert store.flush()
+        data = store.events()[0].data
+    finally:
+        store.close()
+    assert data["text"] == '"[REDACTED]"'
+    for path in db.parent.glob(db.name + "*"):
+        assert b"hunter2" not in path.read_bytes()
+
+
 # -- schema and migrations ---------------------------------------------------------------------
 
 

@@ -27,6 +27,21 @@ log = logging.getLogger(__name__)
 
 Record = Callable[[TelemetryEvent], None]
 
+SEEN_BEFORE_CHARS = 32_768
+SEEN_AFTER_CHARS = 8_192
+"""The document around the cursor that a suggestion may have copied from: more than any prompt
+holds (`prefixTokens` of 8,192 tokens is about 32 KiB of code)."""
+
+
+def seen_by_model(request: CompletionRequest) -> str:
+    """The text a suggestion for `request` may have copied: the document around the cursor (and
+    the context gathered from elsewhere, where the request carries it). A secret in it is
+    redacted from the suggestion's stored text even where the suggestion holds the bare value
+    (`TelemetryEvent.seen`)."""
+    start = max(0, request.offset - SEEN_BEFORE_CHARS)
+    around = request.text[start : request.offset + SEEN_AFTER_CHARS]
+    return "\n".join([around, *(chunk.text for chunk in request.context)])
+
 
 def project_id(root_uri: str | None) -> str:
     """A stable pseudonym for the workspace: the project a decision belongs to."""
@@ -139,7 +154,8 @@ class Feedback:
                     "text": suggestion.text,
                 }
             )
-        return TelemetryEvent(kind, suggestion_id, self._clock(), data)
+        seen = seen_by_model(request) if suggestion is not None else ""
+        return TelemetryEvent(kind, suggestion_id, self._clock(), data, seen=seen)
 
     def _outcome(self, outcome: Outcome) -> None:
         data = dict(outcome.data)

@@ -9,13 +9,23 @@ towards redacting: a literal assigned to a secret-looking name is redacted even 
 harmless, while code that only *refers* to a secret (`password = form.password`) is left alone.
 
 `redact_secrets` is idempotent, so redacting stored rows again on export changes nothing.
+
+A suggestion can copy a secret without what marks it: `"hunter2-correct-horse"` alone, after a
+line `password = "hunter2-correct-horse"` above the cursor. `secrets_in` lists the values the
+rules find in the text the model saw, and `redact_secrets(text, known=...)` hides them wherever
+they appear.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 REDACTED = "[REDACTED]"
+
+MIN_KNOWN_SECRET_CHARS = 6
+"""Known secrets shorter than this are not searched for on their own: a value like `1234`
+or `admin` appears in ordinary code far more often than it is copied from a password."""
 
 # Token formats recognisable on their own, wherever they appear.
 _TOKEN_PATTERNS = tuple(
@@ -235,14 +245,39 @@ def _redact_pem_tails(text: str) -> str:
     return "".join(pieces) + text[done:]
 
 
-def redact_secrets(text: str) -> str:
-    """Replace every secret this module recognises in `text` with `[REDACTED]`.
+def secrets_in(text: str) -> frozenset[str]:
+    """The secret values `redact_secrets` hides in `text` (those of at least
+    `MIN_KNOWN_SECRET_CHARS`), to hide them where they were copied on their own."""
+    found: set[str] = set()
+    for block in _PEM_BLOCK.finditer(text):
+        found.update(line.strip() for line in block[0].splitlines()[1:] if "-----" not in line)
+    found.update(match["password"] for match in _URL_CREDENTIALS.finditer(text))
+    found.update(match["credential"] for match in _AUTHORIZATION.finditer(text))
+    found.update(match["credential"] for match in _BEARER.finditer(text))
+    for pattern in _TOKEN_PATTERNS:
+        found.update(match[0] for match in pattern.finditer(text))
+    for match in _QUOTED_ASSIGNMENT.finditer(text):
+        if _is_secret_name(match["name"]) and _is_secret_literal(match["value"]):
+            found.add(match["value"])
+    for match in _UNQUOTED_ASSIGNMENT.finditer(text):
+        value = match["value"]
+        if _is_secret_name(match["name"]) and value != REDACTED and not _looks_like_code(value):
+            found.add(value)
+    return frozenset(value for value in found if len(value) >= MIN_KNOWN_SECRET_CHARS)
+
+
+def redact_secrets(text: str, known: Collection[str] = ()) -> str:
+    """Replace every secret this module recognises in `text`, and every `known` secret (of
+    `MIN_KNOWN_SECRET_CHARS` or more; see `secrets_in`), with `[REDACTED]`.
 
     Names stay visible: `password = "[REDACTED]"`, `postgres://app:[REDACTED]@db/prod`,
     `Authorization: Bearer [REDACTED]`. Idempotent.
     """
     if not text:
         return text
+    for secret in sorted(known, key=len, reverse=True):
+        if len(secret) >= MIN_KNOWN_SECRET_CHARS and secret in text:
+            text = text.replace(secret, REDACTED)
     if "-----BEGIN " in text:
         text = _PEM_BLOCK.sub(_pem_block, text)
     if "-----END " in text:

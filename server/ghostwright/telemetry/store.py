@@ -38,7 +38,7 @@ from typing import Any
 import platformdirs
 
 from ghostwright.errors import TelemetryError
-from ghostwright.telemetry.redact import redact_secrets
+from ghostwright.telemetry.redact import redact_secrets, secrets_in
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,10 @@ class TelemetryEvent:
     change it afterwards."""
     event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """Unique per event, so a retried write can never store it twice."""
+    seen: str = field(default="", repr=False, compare=False)
+    """Text the data's strings may have copied from (what the model saw around the cursor):
+    the secrets in it are redacted from them wherever they appear (`secrets_in`). Never
+    stored."""
 
     def __post_init__(self) -> None:
         if self.kind not in EVENT_KINDS:
@@ -116,11 +120,14 @@ def default_database_path() -> Path:
     return Path(platformdirs.user_data_dir("ghostwright")) / "telemetry.sqlite3"
 
 
-def clean_data(value: Mapping[str, Any], *, keep_code: bool) -> dict[str, Any]:
-    """Event data as it may be stored or exported: every string (keys included) redacted, code
-    text dropped unless kept, non-finite numbers as null, anything else as its redacted text."""
+def clean_data(
+    value: Mapping[str, Any], *, keep_code: bool, known: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Event data as it may be stored or exported: every string (keys included) redacted, the
+    `known` secrets too, code text dropped unless kept, non-finite numbers as null, anything
+    else as its redacted text."""
     return {
-        redact_secrets(str(key)): _clean(item, keep_code)
+        redact_secrets(str(key), known): _clean(item, keep_code, known)
         for key, item in value.items()
         if keep_code or str(key) not in CODE_TEXT_KEYS or not _holds_text(item)
     }
@@ -130,18 +137,18 @@ def _holds_text(value: Any) -> bool:
     return not (value is None or isinstance(value, bool | int | float))
 
 
-def _clean(value: Any, keep_code: bool) -> Any:
+def _clean(value: Any, keep_code: bool, known: frozenset[str]) -> Any:
     if isinstance(value, str):
-        return redact_secrets(value)
+        return redact_secrets(value, known)
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return clean_data(value, keep_code=keep_code)
+        return clean_data(value, keep_code=keep_code, known=known)
     if isinstance(value, list | tuple | set | frozenset):
-        return [_clean(item, keep_code) for item in value]
-    return redact_secrets(str(value))
+        return [_clean(item, keep_code, known) for item in value]
+    return redact_secrets(str(value), known)
 
 
 def encode_data(data: Mapping[str, Any]) -> str:
@@ -648,7 +655,8 @@ class TelemetryStore:
             self._state.notify_all()
 
     def _row(self, event: TelemetryEvent) -> tuple[str, str, str, float, str]:
-        data = clean_data(event.data, keep_code=self.store_code)
+        known = secrets_in(event.seen) if event.seen else frozenset()
+        data = clean_data(event.data, keep_code=self.store_code, known=known)
         return (
             str(event.event_id),
             event.kind,
