@@ -19,7 +19,7 @@ they appear.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 REDACTED = "[REDACTED]"
 
@@ -204,7 +204,11 @@ def _looks_like_code(value: str) -> bool:
     return value.lower() in _TYPE_WORDS or bool(_PLACEHOLDER.fullmatch(value))
 
 
-def _quoted_assignment(match: re.Match[str]) -> str:
+Hide = Callable[[str], str]
+"""Records a secret value the rules found and returns what replaces it (`REDACTED`)."""
+
+
+def _quoted_assignment(match: re.Match[str], hide: Hide) -> str:
     if not _is_secret_name(match["name"]) or not _is_secret_literal(match["value"]):
         return match[0]
     return (
@@ -212,24 +216,33 @@ def _quoted_assignment(match: re.Match[str]) -> str:
         + match["operator"]
         + match["string_prefix"]
         + match["quote"]
-        + REDACTED
+        + hide(match["value"])
         + match["quote"]
     )
 
 
-def _unquoted_assignment(match: re.Match[str]) -> str:
+def _unquoted_assignment(match: re.Match[str], hide: Hide) -> str:
     value = match["value"]
     if not _is_secret_name(match["name"]) or value == REDACTED or _looks_like_code(value):
         return match[0]
-    return match["lead"] + match["name"] + match["operator"] + REDACTED + match["tail"]
+    return match["lead"] + match["name"] + match["operator"] + hide(value) + match["tail"]
 
 
-def _pem_block(match: re.Match[str]) -> str:
-    end = match["end"]
-    return f"{match['begin']}\n{REDACTED}\n{end}" if end else f"{match['begin']}\n{REDACTED}"
+def _hide_lines(block: str, hide: Hide) -> str:
+    """A key's lines of base64 as one `REDACTED`, each line recorded (a copy holds lines)."""
+    for line in block.splitlines():
+        hide(line.strip())
+    return REDACTED
 
 
-def _redact_pem_tails(text: str) -> str:
+def _pem_block(match: re.Match[str], hide: Hide) -> str:
+    begin, end = match["begin"], match["end"]
+    body = match[0][len(begin) : len(match[0]) - len(end or "")]
+    hidden = _hide_lines(body, hide)
+    return f"{begin}\n{hidden}\n{end}" if end else f"{begin}\n{hidden}"
+
+
+def _redact_pem_tails(text: str, hide: Hide) -> str:
     pieces: list[str] = []
     done = 0
     for end in _PEM_END.finditer(text):
@@ -240,30 +253,43 @@ def _redact_pem_tails(text: str) -> str:
                 break
             cut = line_start
         if cut < end.start():
-            pieces += [text[done:cut], REDACTED, "\n"]
+            pieces += [text[done:cut], _hide_lines(text[cut : end.start()], hide), "\n"]
             done = end.start()
     return "".join(pieces) + text[done:]
+
+
+def _redact(text: str, hide: Hide) -> str:
+    """Every rule, in order, over `text`; each value a rule hides goes through `hide`."""
+    if "-----BEGIN " in text:
+        text = _PEM_BLOCK.sub(lambda m: _pem_block(m, hide), text)
+    if "-----END " in text:
+        text = _redact_pem_tails(text, hide)
+    text = _URL_CREDENTIALS.sub(lambda m: m["head"] + hide(m["password"]), text)
+    text = _AUTHORIZATION.sub(lambda m: m["head"] + hide(m["credential"]), text)
+    text = _BEARER.sub(lambda m: m["head"] + hide(m["credential"]), text)
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub(lambda m: hide(m[0]), text)
+    text = _QUOTED_ASSIGNMENT.sub(lambda m: _quoted_assignment(m, hide), text)
+    return _UNQUOTED_ASSIGNMENT.sub(lambda m: _unquoted_assignment(m, hide), text)
+
+
+def _replace(_: str) -> str:
+    return REDACTED
 
 
 def secrets_in(text: str) -> frozenset[str]:
     """The secret values `redact_secrets` hides in `text` (those of at least
     `MIN_KNOWN_SECRET_CHARS`), to hide them where they were copied on their own."""
     found: set[str] = set()
-    for block in _PEM_BLOCK.finditer(text):
-        found.update(line.strip() for line in block[0].splitlines()[1:] if "-----" not in line)
-    found.update(match["password"] for match in _URL_CREDENTIALS.finditer(text))
-    found.update(match["credential"] for match in _AUTHORIZATION.finditer(text))
-    found.update(match["credential"] for match in _BEARER.finditer(text))
-    for pattern in _TOKEN_PATTERNS:
-        found.update(match[0] for match in pattern.finditer(text))
-    for match in _QUOTED_ASSIGNMENT.finditer(text):
-        if _is_secret_name(match["name"]) and _is_secret_literal(match["value"]):
-            found.add(match["value"])
-    for match in _UNQUOTED_ASSIGNMENT.finditer(text):
-        value = match["value"]
-        if _is_secret_name(match["name"]) and value != REDACTED and not _looks_like_code(value):
-            found.add(value)
-    return frozenset(value for value in found if len(value) >= MIN_KNOWN_SECRET_CHARS)
+
+    def record(value: str) -> str:
+        found.add(value)
+        return REDACTED
+
+    _redact(text, record)
+    return frozenset(
+        value for value in found if len(value) >= MIN_KNOWN_SECRET_CHARS and REDACTED not in value
+    )
 
 
 def redact_secrets(text: str, known: Collection[str] = ()) -> str:
@@ -278,14 +304,4 @@ def redact_secrets(text: str, known: Collection[str] = ()) -> str:
     for secret in sorted(known, key=len, reverse=True):
         if len(secret) >= MIN_KNOWN_SECRET_CHARS and secret in text:
             text = text.replace(secret, REDACTED)
-    if "-----BEGIN " in text:
-        text = _PEM_BLOCK.sub(_pem_block, text)
-    if "-----END " in text:
-        text = _redact_pem_tails(text)
-    text = _URL_CREDENTIALS.sub(lambda m: m["head"] + REDACTED, text)
-    text = _AUTHORIZATION.sub(lambda m: m["head"] + REDACTED, text)
-    text = _BEARER.sub(lambda m: m["head"] + REDACTED, text)
-    for pattern in _TOKEN_PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    text = _QUOTED_ASSIGNMENT.sub(_quoted_assignment, text)
-    return _UNQUOTED_ASSIGNMENT.sub(_unquoted_assignment, text)
+    return _redact(text, _replace)

@@ -655,7 +655,10 @@ class TelemetryStore:
             self._state.notify_all()
 
     def _row(self, event: TelemetryEvent) -> tuple[str, str, str, float, str]:
-        known = secrets_in(event.seen) if event.seen else frozenset()
+        # Only code text copies from what the model saw; without consent none is kept, and the
+        # scan of the document around the cursor is skipped.
+        copies = self.store_code and event.seen
+        known = secrets_in(event.seen) if copies else frozenset()
         data = clean_data(event.data, keep_code=self.store_code, known=known)
         return (
             str(event.event_id),
