@@ -45,6 +45,12 @@ def test_quick_bench_runs_every_contender_and_writes_the_report(
     # The limit times every generation the server logged, carried-on ones included.
     assert by_name["limit"]["requests"] >= by_name["ghostwright"]["sources"].get("model", 0)
     assert by_name["limit"]["requests"] > 0 and by_name["limit"]["model_p50_ms"] > 0
+    # Latency from the editor's request leaves out at least its debounce (25 ms at --quick's
+    # double speed): pointwise, so in the medians too.
+    for name, summary in by_name.items():
+        if summary["latency_p50_ms"] is not None:
+            after_request = summary["after_request_p50_ms"]
+            assert after_request <= summary["latency_p50_ms"] - 24.9, (name, summary)
     assert [point["value"] for point in run["sizes"]] == [200, 2000]
     assert [point["value"] for point in run["contexts"]] == [256, 1024]
     assert all(point["summary"]["requests"] > 0 for point in run["sizes"] + run["contexts"])

@@ -297,6 +297,9 @@ def test_naive_replay_accepts_right_suggestions_that_arrive_in_time() -> None:
     assert {outcome.reused_tokens for outcome in outcomes} == {60}
     assert {outcome.source for outcome in outcomes} == {"model"}
     assert {outcome.overhead_ms for outcome in outcomes} == {2.5}  # call time - model time
+    # nothing blocked the editor: it asked after its debounce, and the answer took the call
+    assert all(o.asked_ms == pytest.approx(DEBOUNCE_S * 1000.0) for o in outcomes)
+    assert all(o.after_request_ms == pytest.approx(5.0) for o in outcomes if o.shown)
 
 
 def test_naive_replay_drops_results_that_arrive_after_the_next_key() -> None:
@@ -307,6 +310,9 @@ def test_naive_replay_drops_results_that_arrive_after_the_next_key() -> None:
     assert [outcome.shown for outcome in outcomes[:-1]] == [False] * (len(outcomes) - 1)
     assert outcomes[-1].shown  # after the last key nothing can come in between
     assert all(o.latency_ms is not None and o.latency_ms > 8000.0 for o in outcomes)
+    # from the editor's request on, each answer took the call alone; the editor asked late
+    assert all(o.after_request_ms == pytest.approx(8000.0) for o in outcomes)
+    assert max(o.asked_ms or 0.0 for o in outcomes) > DEBOUNCE_S * 1000.0
     # the blocking call holds the editor: far fewer requests than debounce pauses
     assert len(outcomes) < trace.duration_s / 8.0 + 2
 

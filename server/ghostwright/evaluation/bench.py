@@ -33,7 +33,9 @@ The figures of one contender in one run (`summarize`):
   (accepted characters per 100 characters of the typed regions).
 - keystroke-to-suggestion latency p50/p95: from the last key before the request to the answer,
   the debounce included, over every answer holding a suggestion (shown or too late: the time it
-  took is real either way); the same over the answers the model computed.
+  took is real either way); the same over the answers the model computed; and the same from the
+  editor's request on (the debounce, or the longer wait where the naive path blocked the editor,
+  left out): what the contender itself took.
 - model time: Ghostwright's log; llama.cpp's timings for the naive path (`llama_perf_context`),
   for the stock server (its stderr) and for the limit.
 - overhead: the time from sending the request to the answer, minus the model time and the
@@ -199,6 +201,9 @@ class ContenderSummary:
     model_answer_p50_ms: float | None
     """Latency of the answers the model computed (not from a cache or a running generation)."""
     model_answer_p95_ms: float | None
+    after_request_p50_ms: float | None
+    """Latency from the editor's request on (its debounce left out): what the contender took."""
+    after_request_p95_ms: float | None
     model_p50_ms: float | None
     model_p95_ms: float | None
     overhead_p50_ms: float | None
@@ -413,6 +418,7 @@ def summarize(run: ContenderRun) -> ContenderSummary:
     outcomes = run.outcomes
     latencies = _known([o.latency_ms for o in outcomes])
     model_latencies = _known([o.latency_ms for o in outcomes if o.source == "model"])
+    after_request = _known([o.after_request_ms for o in outcomes])
     model_times = _known([o.model_ms for o in outcomes])
     overheads = _known([o.overhead_ms for o in outcomes])
     if run.model_runs is not None:
@@ -448,6 +454,8 @@ def summarize(run: ContenderRun) -> ContenderSummary:
         latency_p95_ms=percentile(latencies, 95),
         model_answer_p50_ms=percentile(model_latencies, 50),
         model_answer_p95_ms=percentile(model_latencies, 95),
+        after_request_p50_ms=percentile(after_request, 50),
+        after_request_p95_ms=percentile(after_request, 95),
         model_p50_ms=percentile(model_times, 50),
         model_p95_ms=percentile(model_times, 95),
         overhead_p50_ms=percentile(overheads, 50),
@@ -708,9 +716,12 @@ def _ghostwright_outcome(request: LiveRequest, logs: Mapping[str, SuggestionLog]
     latency = None
     if request.text and request.answered_s is not None:
         latency = (request.answered_s - request.last_key_s) * 1000.0
+    asked = (request.sent_s - request.last_key_s) * 1000.0
     entry = logs.get(request.suggestion_id or "")
     if entry is None:
-        return RequestOutcome(latency, request.shown, request.cancelled, request.error)
+        return RequestOutcome(
+            latency, request.shown, request.cancelled, request.error, asked_ms=asked
+        )
     model_run = entry.model_run
     model_ms = entry.model_ms if model_run else 0.0
     waited_ms = entry.waited_ms or 0.0
@@ -732,6 +743,7 @@ def _ghostwright_outcome(request: LiveRequest, logs: Mapping[str, SuggestionLog]
         server_overhead_ms=server_overhead,
         prompt_tokens=entry.prompt_tokens if model_run else None,
         reused_tokens=entry.reused_tokens if model_run else None,
+        asked_ms=asked,
     )
 
 
@@ -957,6 +969,7 @@ def limit_run(
             model_ms=timing.model_ms,
             prompt_tokens=answer.prompt_tokens,
             reused_tokens=answer.prompt_tokens - timing.evaluated_tokens,
+            asked_ms=debounce_ms,
         )
         for answer, timing in zip(answers, timings, strict=True)
     )

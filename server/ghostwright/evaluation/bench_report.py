@@ -40,6 +40,10 @@ REPLAYED = frozenset({"ghostwright", "naive", "stock"})
 """Contenders an editor session ran against (the limit is computed, not replayed)."""
 ALL = frozenset(CONTENDERS)
 
+AFTER_REQUEST_P50 = "latency from the editor's request p50 (ms)"
+AFTER_REQUEST_P95 = "latency from the editor's request p95 (ms)"
+"""Latency with the editor's debounce left out: what the contender itself took."""
+
 RSS_HEADROOM_BYTES = 300_000_000
 """The memory target: peak RSS under the model file's size plus this."""
 
@@ -94,6 +98,8 @@ ROWS: tuple[Row, ...] = (
     Row("latency p95 (ms)", lambda s: s.latency_p95_ms, 0, ALL),
     Row("latency p50, answers the model computed (ms)", lambda s: s.model_answer_p50_ms, 0, ALL),
     Row("latency p95, answers the model computed (ms)", lambda s: s.model_answer_p95_ms, 0, ALL),
+    Row(AFTER_REQUEST_P50, lambda s: s.after_request_p50_ms, 1, ALL),
+    Row(AFTER_REQUEST_P95, lambda s: s.after_request_p95_ms, 1, ALL),
     Row("model time p50 (ms)", lambda s: s.model_p50_ms, 0, ALL),
     Row("model time p95 (ms)", lambda s: s.model_p95_ms, 0, ALL),
     Row("overhead p50 (ms)", lambda s: s.overhead_p50_ms, 1, REPLAYED),
@@ -110,6 +116,7 @@ ROWS: tuple[Row, ...] = (
 HEADLINE = (
     "latency p50 (ms)",
     "latency p95 (ms)",
+    AFTER_REQUEST_P50,
     "latency p50, answers the model computed (ms)",
     "suggestions shown per 100 requests",
     "overhead p50 (ms)",
@@ -122,6 +129,8 @@ HEADLINE = (
 RATIO_ROWS = (
     "latency p50 (ms)",
     "latency p95 (ms)",
+    AFTER_REQUEST_P50,
+    AFTER_REQUEST_P95,
     "latency p50, answers the model computed (ms)",
     "latency p95, answers the model computed (ms)",
     "suggestions shown per 100 requests",
@@ -264,18 +273,24 @@ def _judge(spread: Spread, passes: Callable[[float], bool]) -> bool | None:
 
 
 def targets(report: BenchReport) -> list[Target]:
-    """Each target with its number from this run (medians over the runs)."""
+    """Each target with its number from this run (medians over the runs).
+
+    Latency targets are judged on the latency from the last key, the editor's debounce
+    included; the ratio from the editor's request on is shown beside it, not judged.
+    """
     found = []
     for name in ("naive", "stock"):
-        for label, get, times in (
-            ("p50", lambda s: s.latency_p50_ms, 3.0),
-            ("p95", lambda s: s.latency_p95_ms, 2.0),
+        for label, get, after_request, times in (
+            ("p50", _row("latency p50 (ms)").get, _row(AFTER_REQUEST_P50).get, 3.0),
+            ("p95", _row("latency p95 (ms)").get, _row(AFTER_REQUEST_P95).get, 2.0),
         ):
             lower = _lower_by(report, name, get)
+            lower_after_request = _lower_by(report, name, after_request)
             found.append(
                 Target(
                     f"latency {label} at least {times:g}x lower than the {TITLES[name]}",
-                    show_ratio(lower, "x lower"),
+                    f"{show_ratio(lower, 'x lower')}; from the editor's request on: "
+                    f"{show_ratio(lower_after_request, 'x lower')}",
                     _judge(lower, _at_least(times)),
                 )
             )
@@ -599,7 +614,9 @@ METHOD = (
     "- Latency: last key to the answer holding a suggestion, the editor's debounce included; "
     "a request the editor cancelled (a key came first) has none, so a contender that is often "
     "too slow shows few, fast answers: read latency with the suggestions shown per 100 "
-    "requests and the keystrokes saved. "
+    "requests and the keystrokes saved. Latency from the editor's request: the same with the "
+    "editor's wait left out (the debounce, or longer where the naive path blocked the editor), "
+    "what the contender itself took; the targets are judged on latency from the last key. "
     "Overhead: request sent to answer, minus the model time and Ghostwright's deliberate "
     "(adaptive debounce) wait. Model time: Ghostwright's log, llama.cpp's timings elsewhere "
     "(the stock server's from its own stderr). Answered without the model: from the cache, "

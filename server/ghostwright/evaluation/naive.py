@@ -94,11 +94,13 @@ class NaiveCompleter:
 
 
 def _naive_outcome(
-    result: NaiveResult, last_key: float, arrived: float, *, on_time: bool
+    result: NaiveResult, last_key: float, asked: float, *, on_time: bool
 ) -> RequestOutcome:
     suggested = bool(result.text.strip())
+    arrived = asked + result.latency_ms / 1000.0
     return RequestOutcome(
         latency_ms=(arrived - last_key) * 1000.0 if suggested else None,
+        asked_ms=(asked - last_key) * 1000.0,
         shown=suggested and on_time,
         source="model",
         model_ms=result.model_ms,
@@ -131,7 +133,7 @@ def replay_naive_trace(
         if fire < due:
             result = complete(before)
             busy_until = fire + result.latency_ms / 1000.0
-            outcome = _naive_outcome(result, last_key, busy_until, on_time=busy_until <= due)
+            outcome = _naive_outcome(result, last_key, fire, on_time=busy_until <= due)
             outcomes.append(outcome)
             on_screen = result.text if outcome.shown else ""
         accepted = accepted_part(on_screen, cursor.remaining) if on_screen else ""
@@ -143,8 +145,8 @@ def replay_naive_trace(
             before = apply_key(before, cursor.advance())
         last_key = due
     result = complete(before)
-    arrived = max(last_key, busy_until) + DEBOUNCE_S / speed + result.latency_ms / 1000.0
-    outcomes.append(_naive_outcome(result, last_key, arrived, on_time=True))
+    asked = max(last_key, busy_until) + DEBOUNCE_S / speed
+    outcomes.append(_naive_outcome(result, last_key, asked, on_time=True))
     return outcomes, accepts
 
 

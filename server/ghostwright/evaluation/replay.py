@@ -62,6 +62,17 @@ class RequestOutcome:
     prompt_tokens: int | None = None
     reused_tokens: int | None = None
     """Prompt tokens that were already in the KV cache (evaluated = prompt - reused)."""
+    asked_ms: float | None = None
+    """Last key to the editor's request: its debounce, longer where a contender that blocks
+    the editor (the naive path) held it past the debounce."""
+
+    @property
+    def after_request_ms(self) -> float | None:
+        """Latency from the editor's request on: what the contender took, the editor's wait
+        left out."""
+        if self.latency_ms is None or self.asked_ms is None:
+            return None
+        return self.latency_ms - self.asked_ms
 
     @property
     def evaluated_tokens(self) -> int | None:

@@ -270,7 +270,13 @@ def _stock_outcome(
     latency = None
     if request.text.strip() and request.answered_s is not None:
         latency = (request.answered_s - request.last_key_s) * 1000.0
-    outcome = RequestOutcome(latency, request.shown, request.cancelled, request.error)
+    outcome = RequestOutcome(
+        latency,
+        request.shown,
+        request.cancelled,
+        request.error,
+        asked_ms=(request.sent_s - request.last_key_s) * 1000.0,
+    )
     if not request.completed:
         return outcome
     outcome = replace(outcome, source="model")
