@@ -12,10 +12,13 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from lsprotocol import types
 
+from ghostwright.completion.feedback import Feedback
 from ghostwright.completion.pipeline import CompletionRequest, Suggestion
 from ghostwright.completion.service import CompletionService
 from ghostwright.documents import Documents
@@ -24,6 +27,7 @@ from ghostwright.engine.manager import ModelManager
 from ghostwright.evaluation.bench import is_joined_unshown_log
 from ghostwright.predictor.decide import Decision, Judge
 from ghostwright.settings import Settings
+from ghostwright.telemetry.store import TelemetryStore
 
 BEFORE = "def area(r):\n    result = "
 AFTER = "\n\nprint(area(2))\n"
@@ -224,3 +228,55 @@ async def test_a_request_joining_a_generation_the_predictor_hides_gets_nothing(
     assert await asyncio.wait_for(joining, WAIT_S) == []
     assert service.stats.joined_in_flight == 1 and service.stats.model_runs == 1
     assert sum(is_joined_unshown_log(r.getMessage()) for r in caplog.records) == 1
+
+
+# -- what a suggestion carries for the log ------------------------------------------------------
+
+SECRET_FILE = 'DATABASE = "db.internal"\npassword = "hunter2-correct-horse"\n'
+
+
+class CopyingEngine(CharEngine):
+    """Answers at once with the password of another open file, its name left behind."""
+
+    def generate(self, prompt: Sequence[int], **_: Any) -> Generation:
+        return self.generation(prompt, '"hunter2-correct-horse"\n', "eos")
+
+
+async def test_a_suggestion_carries_the_context_from_other_files_its_prompt_held(
+    tmp_path: Path,
+) -> None:
+    """Text from another file reaches the model through the context chunks, not the request:
+    the suggestion carries them (a cached remainder too), so the log can tell that the bare
+    value it holds is a secret, and the store redacts it."""
+    documents = Documents()
+    service = CompletionService(
+        cast(ModelManager, FakeModels(CopyingEngine())), Settings(), documents
+    )
+    for uri, text, version in (
+        ("file:///settings.py", SECRET_FILE, 1),
+        ("file:///area.py", BEFORE + AFTER, 1),
+    ):
+        item = types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)
+        service.document_opened(documents.open(item))
+
+    [found] = await service.complete(request(""))
+    assert found.text == '"hunter2-correct-horse"' and found.source == "model"
+    assert any("hunter2-correct-horse" in chunk.text for chunk in found.context)
+    assert "hunter2" not in request("").text  # the request alone never saw it
+
+    store = TelemetryStore(tmp_path / "telemetry.sqlite3", store_code=True)
+    feedback = Feedback(store.record, lambda _: None, project="p")
+    try:
+        feedback.shown(request(""), found, None)
+        # typed through: the cached remainder still knows where its text came from
+        typed = '"hunter2'
+        documents.get("file:///area.py").version = 1 + len(typed)
+        [rest] = await service.complete(request(typed))
+        assert rest.source == "cache" and rest.context == found.context
+        assert store.flush()
+        [shown] = store.events(kinds=("shown",))
+    finally:
+        store.close()
+    assert shown.data["text"] == '"[REDACTED]"'
+    for path in tmp_path.glob("telemetry.sqlite3*"):
+        assert b"hunter2" not in path.read_bytes()

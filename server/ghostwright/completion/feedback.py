@@ -33,14 +33,15 @@ SEEN_AFTER_CHARS = 8_192
 holds (`prefixTokens` of 8,192 tokens is about 32 KiB of code)."""
 
 
-def seen_by_model(request: CompletionRequest) -> str:
-    """The text a suggestion for `request` may have copied: the document around the cursor (and
-    the context gathered from elsewhere, where the request carries it). A secret in it is
-    redacted from the suggestion's stored text even where the suggestion holds the bare value
-    (`TelemetryEvent.seen`)."""
+def seen_by_model(request: CompletionRequest, suggestion: Suggestion) -> str:
+    """The text `suggestion` may have copied: the document around the request's cursor and the
+    context from other files its prompt held (carried by the suggestion, since a cached one was
+    generated for an earlier request). A secret in it is redacted from the suggestion's stored
+    text even where the suggestion holds the bare value (`TelemetryEvent.seen`)."""
     start = max(0, request.offset - SEEN_BEFORE_CHARS)
     around = request.text[start : request.offset + SEEN_AFTER_CHARS]
-    return "\n".join([around, *(chunk.text for chunk in request.context)])
+    chunks = dict.fromkeys(chunk.text for chunk in (*request.context, *suggestion.context))
+    return "\n".join([around, *chunks])
 
 
 def project_id(root_uri: str | None) -> str:
@@ -154,7 +155,7 @@ class Feedback:
                     "text": suggestion.text,
                 }
             )
-        seen = seen_by_model(request) if suggestion is not None else ""
+        seen = seen_by_model(request, suggestion) if suggestion is not None else ""
         return TelemetryEvent(kind, suggestion_id, self._clock(), data, seen=seen)
 
     def _outcome(self, outcome: Outcome) -> None:

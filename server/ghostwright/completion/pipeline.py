@@ -102,6 +102,9 @@ class Suggestion:
     """Entropy of the distribution each token was chosen from."""
     decision: Decision | None = None
     """The acceptance predictor's verdict, with the features it used (None: not judged)."""
+    context: tuple[ContextChunk, ...] = ()
+    """The context from elsewhere (other files, the recent-edit ring) its prompt was built
+    with: text the model saw besides the document, which the suggestion may have copied."""
 
     def remainder(self, typed: str, total_ms: float, source: str) -> Suggestion:
         """What is left of this suggestion after the person typed its first characters."""
@@ -180,7 +183,7 @@ class CompletionPipeline:
                 return []
             generate, mode = found_prompt
         around = surroundings_of(prefix, suffix, plan)
-        watch = _Progress(on_text, on_lines, around, mode, started)
+        watch = _Progress(on_text, on_lines, around, mode, started, request.context)
         found: list[Suggestion] = []
         for branch in range(count):
             generation = generate(branch, watch if branch == 0 else None)
@@ -188,7 +191,7 @@ class CompletionPipeline:
                 break
             text = clean_suggestion(generation.text, around)
             if text and all(text != other.text for other in found):
-                found.append(model_suggestion(text, mode, generation, started))
+                found.append(model_suggestion(text, mode, generation, started, request.context))
         return sorted(found, key=lambda suggestion: -suggestion.score)
 
     def _token_generator(
@@ -273,8 +276,15 @@ class CompletionPipeline:
         )
 
 
-def model_suggestion(text: str, mode: str, generation: Generation, started: float) -> Suggestion:
-    """The suggestion `text` (the cleaned generation) makes, with the generation's figures."""
+def model_suggestion(
+    text: str,
+    mode: str,
+    generation: Generation,
+    started: float,
+    context: tuple[ContextChunk, ...] = (),
+) -> Suggestion:
+    """The suggestion `text` (the cleaned generation) makes, with the generation's figures and
+    the context its prompt held."""
     return Suggestion(
         id=uuid.uuid4().hex,
         text=text,
@@ -291,6 +301,7 @@ def model_suggestion(text: str, mode: str, generation: Generation, started: floa
         model_ms=generation.model_ms,
         total_ms=(time.perf_counter() - started) * 1000.0,
         stop_reason=generation.stop_reason,
+        context=context,
     )
 
 
@@ -311,12 +322,14 @@ class _Progress:
         around: Surroundings,
         mode: str,
         started: float,
+        context: tuple[ContextChunk, ...],
     ) -> None:
         self._on_text = on_text
         self._on_lines = on_lines
         self._around = around
         self._mode = mode
         self._started = started
+        self._context = context
         self._lines_end = 0
         self._reported = ""
 
@@ -344,4 +357,4 @@ class _Progress:
             stop_reason="stop_condition",
             generated_tokens=len(logprobs),
         )
-        self._on_lines(model_suggestion(cleaned, self._mode, so_far, self._started))
+        self._on_lines(model_suggestion(cleaned, self._mode, so_far, self._started, self._context))
