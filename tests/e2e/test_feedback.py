@@ -2,8 +2,8 @@
 
 Each suggestion's `shown` event must carry the feature vector and the score it was decided on;
 accepts (the command), partial accepts and dismissals (the notifications), typing over it,
-and survival of accepted text must all end up as events; a secret in the document never
-reaches the database.
+and survival of accepted text must all end up as events; a secret in the document, or in
+another open file that the model copies from, never reaches the database.
 """
 
 from __future__ import annotations
@@ -173,3 +173,41 @@ async def test_a_secret_in_the_document_never_reaches_the_database(client: Langu
     assert "text" in events[0].data  # code text kept (consent given), but redacted
     for path in DATABASE.parent.glob("telemetry.sqlite3*"):
         assert SECRET.encode() not in path.read_bytes()
+
+
+PASSWORD = "hunter2-correct-horse"
+SETTINGS = (
+    f'DATABASE_HOST = "db.internal"\nDATABASE_USER = "admin"\nDATABASE_PASSWORD = "{PASSWORD}"\n'
+)
+CONNECTING_DOCUMENTS = (
+    'import psycopg\n\ndb = psycopg.connect(host="db.internal", user="admin", password="',
+    'cnx = mysql.connector.connect(user="admin", host="db.internal", password="',
+    'client = Client(host="db.internal", username="admin", password="',
+)
+"""Documents whose next string the model may fill with the password of another open file: it
+reaches the prompt only as a context chunk (the recently opened file), and the suggestion holds
+it bare, without the name that marks it as a password."""
+
+
+async def test_a_password_copied_from_another_open_file_never_reaches_the_database(
+    client: LanguageClient,
+) -> None:
+    open_document(client, "file:///tmp/ghostwright-feedback/settings.py", SETTINGS)
+    written: list[str] = []
+    for number, document in enumerate(CONNECTING_DOCUMENTS):
+        uri = f"file:///tmp/ghostwright-feedback/connect{number}.py"
+        open_document(client, uri, document + '"\n')
+        last_line = document.split("\n")[-1]
+        items = await inline_completion(client, uri, document.count("\n"), len(last_line))
+        assert items and isinstance(items[0].insert_text, str)
+        written.append(items[0].insert_text)
+        if PASSWORD in items[0].insert_text:
+            break
+    assert PASSWORD in written[-1], f"the model copied the password in no document: {written}"
+    assert items[0].command is not None and items[0].command.arguments
+    suggestion_id = str(items[0].command.arguments[0]["id"])
+    [shown] = await wait_for_events(suggestion_id, lambda found: len(found) >= 1)
+    # code text kept (consent given), the password in it redacted
+    assert shown.data["text"] == written[-1].replace(PASSWORD, "[REDACTED]")
+    for path in DATABASE.parent.glob("telemetry.sqlite3*"):
+        assert PASSWORD.encode() not in path.read_bytes()
