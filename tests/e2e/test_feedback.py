@@ -150,21 +150,29 @@ copies 20 characters exactly depends on the CPU's arithmetic (one machine's buil
 "AKIAIOSFODN7EXAMPLE" after "API_KEY"), so the test takes the first that it copies."""
 
 
-async def test_a_secret_in_the_document_never_reaches_the_database(client: LanguageClient) -> None:
+async def first_copy(
+    client: LanguageClient, documents: tuple[str, ...], secret: str, name: str
+) -> tuple[str, str]:
+    """Open each document (its last line ends inside a string) and ask at its end, until the
+    model's suggestion holds `secret`; (suggestion id, text) of that one."""
     written: list[str] = []
-    for number, document in enumerate(SECRET_DOCUMENTS):
-        uri = f"file:///tmp/ghostwright-feedback/secret{number}.py"
+    for number, document in enumerate(documents):
+        uri = f"file:///tmp/ghostwright-feedback/{name}{number}.py"
         open_document(client, uri, document + '"\n')
         last_line = document.split("\n")[-1]
         items = await inline_completion(client, uri, document.count("\n"), len(last_line))
         assert items and isinstance(items[0].insert_text, str)
         written.append(items[0].insert_text)
-        if SECRET in items[0].insert_text:  # the model copied the key from a line above
-            break
-    assert SECRET in written[-1], f"the model copied the key in no document: {written}"
-    command = items[0].command
-    assert command is not None and command.arguments
-    suggestion_id = str(command.arguments[0]["id"])
+        if secret in items[0].insert_text:
+            command = items[0].command
+            assert command is not None and command.arguments
+            return str(command.arguments[0]["id"]), items[0].insert_text
+    raise AssertionError(f"the model copied {secret} in no document: {written}")
+
+
+async def test_a_secret_in_the_document_never_reaches_the_database(client: LanguageClient) -> None:
+    # the model copies the key from a line above
+    suggestion_id, _ = await first_copy(client, SECRET_DOCUMENTS, SECRET, "secret")
     await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="ghostwright.accept", arguments=[{"id": suggestion_id}])
     )
@@ -193,21 +201,9 @@ async def test_a_password_copied_from_another_open_file_never_reaches_the_databa
     client: LanguageClient,
 ) -> None:
     open_document(client, "file:///tmp/ghostwright-feedback/settings.py", SETTINGS)
-    written: list[str] = []
-    for number, document in enumerate(CONNECTING_DOCUMENTS):
-        uri = f"file:///tmp/ghostwright-feedback/connect{number}.py"
-        open_document(client, uri, document + '"\n')
-        last_line = document.split("\n")[-1]
-        items = await inline_completion(client, uri, document.count("\n"), len(last_line))
-        assert items and isinstance(items[0].insert_text, str)
-        written.append(items[0].insert_text)
-        if PASSWORD in items[0].insert_text:
-            break
-    assert PASSWORD in written[-1], f"the model copied the password in no document: {written}"
-    assert items[0].command is not None and items[0].command.arguments
-    suggestion_id = str(items[0].command.arguments[0]["id"])
+    suggestion_id, text = await first_copy(client, CONNECTING_DOCUMENTS, PASSWORD, "connect")
     [shown] = await wait_for_events(suggestion_id, lambda found: len(found) >= 1)
     # code text kept (consent given), the password in it redacted
-    assert shown.data["text"] == written[-1].replace(PASSWORD, "[REDACTED]")
+    assert shown.data["text"] == text.replace(PASSWORD, "[REDACTED]")
     for path in DATABASE.parent.glob("telemetry.sqlite3*"):
         assert PASSWORD.encode() not in path.read_bytes()
