@@ -320,7 +320,7 @@ def test_a_secret_from_what_the_model_saw_is_redacted_where_it_was_copied_bare(d
     try:
         store.record(
             TelemetryEvent(
-                "shown", "s1", time.time(), {"text": '"hunter2-correct-horse"'}, seen=seen
+                "shown", "s1", time.time(), {"text": '"hunter2-correct-horse"'}, seen=lambda: seen
             )
         )
         assert store.flush()

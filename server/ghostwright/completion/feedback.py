@@ -14,6 +14,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from ghostwright.completion.outcomes import DocumentText, Outcome, OutcomeTracker
@@ -155,7 +156,8 @@ class Feedback:
                     "text": suggestion.text,
                 }
             )
-        seen = seen_by_model(request, suggestion) if suggestion is not None else ""
+        # Made in the store's writer thread, and only where code text is kept.
+        seen = partial(seen_by_model, request, suggestion) if suggestion is not None else None
         return TelemetryEvent(kind, suggestion_id, self._clock(), data, seen=seen)
 
     def _outcome(self, outcome: Outcome) -> None:

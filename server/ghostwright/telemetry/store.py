@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,9 +105,10 @@ class TelemetryEvent:
     change it afterwards."""
     event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """Unique per event, so a retried write can never store it twice."""
-    seen: str = field(default="", repr=False, compare=False)
-    """Text the data's strings may have copied from (what the model saw around the cursor):
-    the secrets in it are redacted from them wherever they appear (`secrets_in`). Never
+    seen: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    """The text the data's strings may have copied from (what the model saw), made on demand:
+    where code text is kept, the writer thread scans it and the secrets in it are redacted
+    from the data wherever they appear (`secrets_in`); elsewhere it is never made. Never
     stored."""
 
     def __post_init__(self) -> None:
@@ -655,10 +656,11 @@ class TelemetryStore:
             self._state.notify_all()
 
     def _row(self, event: TelemetryEvent) -> tuple[str, str, str, float, str]:
-        # Only code text copies from what the model saw; without consent none is kept, and the
-        # scan of the document around the cursor is skipped.
-        copies = self.store_code and event.seen
-        known = secrets_in(event.seen) if copies else frozenset()
+        # Only code text copies from what the model saw; without consent none is kept, and
+        # what the model saw is neither made nor scanned.
+        known = frozenset[str]()
+        if self.store_code and event.seen is not None:
+            known = secrets_in(event.seen())
         data = clean_data(event.data, keep_code=self.store_code, known=known)
         return (
             str(event.event_id),
