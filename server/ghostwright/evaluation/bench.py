@@ -716,7 +716,7 @@ def _ghostwright_outcome(request: LiveRequest, logs: Mapping[str, SuggestionLog]
     latency = None
     if request.text and request.answered_s is not None:
         latency = (request.answered_s - request.last_key_s) * 1000.0
-    asked = (request.sent_s - request.last_key_s) * 1000.0
+    asked = request.asked_ms
     entry = logs.get(request.suggestion_id or "")
     if entry is None:
         return RequestOutcome(

@@ -143,6 +143,11 @@ class LiveRequest:
     """The contender finished its answer (not cut short by a cancellation)."""
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
+    @property
+    def asked_ms(self) -> float:
+        """Last key to the request: the editor's debounce (`RequestOutcome.asked_ms`)."""
+        return (self.sent_s - self.last_key_s) * 1000.0
+
 
 class LiveEditor(ABC):
     """One document in the simulated editor while the person writes a trace's region.

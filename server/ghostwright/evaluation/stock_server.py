@@ -275,7 +275,7 @@ def _stock_outcome(
         request.shown,
         request.cancelled,
         request.error,
-        asked_ms=(request.sent_s - request.last_key_s) * 1000.0,
+        asked_ms=request.asked_ms,
     )
     if not request.completed:
         return outcome
