@@ -6,12 +6,32 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint typecheck pytest setup model bench eval fuzz clean
 
+# llama.cpp's AMX matrix kernels die with SIGILL (`tilezero`) on x86 machines that report AMX
+# here (a Xeon VM, Dec 2026), on the first prompt of more than a few tokens. Where the CPU reports
+# AMX, llama-cpp-python is built for its AVX-512 features without AMX; elsewhere for the native
+# CPU (llama.cpp's default). A CMAKE_ARGS of your own wins.
+AMX_FREE_BUILD := -DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+	-DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON \
+	-DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON
+AMX_CPU := $(shell grep -qw amx_tile /proc/cpuinfo 2>/dev/null && echo yes)
+ifeq ($(AMX_CPU),yes)
+export CMAKE_ARGS ?= $(AMX_FREE_BUILD)
+endif
+
 # A virtual environment with Ghostwright (editable) and its dev tools. pip's wheel cache keeps
-# the llama-cpp-python source build (minutes on 2 cores) from being repeated.
+# the llama-cpp-python source build (minutes on 2 cores) from being repeated; a wheel cached by
+# a build with AMX on such a machine is removed first (it would crash), once.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e '.[dev]'
+	@if [ "$(AMX_CPU)" = yes ] && [ "$(CMAKE_ARGS)" = "$(AMX_FREE_BUILD)" ] && \
+		$(BIN)/python -c "import llama_cpp; print(llama_cpp.llama_print_system_info().decode())" \
+		| grep -q "AMX_INT8 = 1"; then \
+		echo "llama-cpp-python was built with AMX (from pip's cache): rebuilding it without"; \
+		$(BIN)/python -m pip cache remove llama_cpp_python; \
+		$(BIN)/python -m pip install --force-reinstall --no-deps "llama-cpp-python==$$($(BIN)/python -c 'import llama_cpp; print(llama_cpp.__version__)')"; \
+	fi
 	touch $@
 
 setup: $(STAMP)

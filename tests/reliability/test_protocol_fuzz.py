@@ -7,6 +7,10 @@ every session: the server is alive, every request got an answer (a result or an 
 and its copy of every open document equals the client's (sha256 through
 `ghostwright/documentState`). `FUZZ_MESSAGES` sets how many messages in all (`make fuzz`: 12,000;
 `make test`: 1,500).
+
+Sending starts right after `initialize`, while the model loads, and a settings change reloads
+the model halfway through: the two moments when the protocol channel used to be lost. The
+client reads the server's output strictly (`rpc.read_frame`): one malformed frame fails.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -267,23 +272,57 @@ class Session:
                 yield f"{uri} out of sync: server {state}, client {text!r}"
 
 
+OPTIONS = {"ghostwright": {"maxLines": 2}}
+RELOAD = {"ghostwright": {"maxLines": 2, "contextSize": 2048}}
+"""A settings change that reloads the model (the context size is part of its load key)."""
+
+
 @pytest.fixture(scope="module")
 def client() -> Iterator[RawClient]:
     home = Path(tempfile.mkdtemp(prefix="ghostwright-fuzz-"))
     raw = RawClient(server_env(home, GHOSTWRIGHT_MAX_TOKENS="8"))
-    raw.initialize(options={"ghostwright": {"maxLines": 2}})
-    raw.wait_for_status("ready", "failed")
+    raw.initialize(options=OPTIONS)  # no waiting for the model: the fuzzing starts at once
     yield raw
     assert raw.close() == 0, raw.stderr_lines[-30:]
+
+
+OPENING: list[tuple[Any, ...]] = [
+    ("open", URIS[0], "python", "def f(x):\n    return x\n\n"),
+    ("complete", URIS[0], {"line": 1, "character": 12}),
+    ("unknown", "opening", {"a": 1}),
+    ("edit", URIS[0], {"line": 2, "character": 0}, {"line": 2, "character": 0}, "😀 f(", 1),
+    ("state", URIS[0]),
+    ("malformed", "textDocument/inlineCompletion", {"position": "nowhere"}),
+    ("action", URIS[0], {"line": 0, "character": 0}, {"line": 1, "character": 0}),
+    ("not-json", b"opening"),
+    ("complete", "file:///fuzz/never.py", {"line": 0, "character": 0}),
+]
+"""Messages sent round and round from the first millisecond until the model is ready."""
+
+
+def open_while_loading(client: RawClient) -> int:
+    """The opening of the fuzzing, while the model loads: a fixed round of messages of every
+    kind, repeated until the server says the model is ready. Returns the messages sent."""
+    session = Session(client)
+    while "ready" not in client.statuses():
+        session.run(OPENING[session.sent % len(OPENING)])
+    assert session.sent >= len(OPENING), f"the model was ready after {session.sent} messages"
+    problems = list(session.check())
+    assert not problems, problems
+    for uri in list(session.documents):
+        session._close(uri)
+    return session.sent
 
 
 def test_random_sessions_never_kill_the_server_and_keep_documents_in_sync(
     client: RawClient,
 ) -> None:
-    sent = [0]
+    sent = [open_while_loading(client)]
+    sessions_run = [0]
+    total_sessions = max(1, -(-MESSAGES // PER_SESSION))
 
     @settings(
-        max_examples=max(1, -(-MESSAGES // PER_SESSION)),
+        max_examples=total_sessions,
         database=None,
         derandomize=True,
         deadline=None,
@@ -292,7 +331,11 @@ def test_random_sessions_never_kill_the_server_and_keep_documents_in_sync(
     @given(sessions)
     def fuzz(actions: list[tuple[Any, ...]]) -> None:
         session = Session(client)
-        for action in actions:
+        reload_at = len(actions) // 2 if sessions_run[0] == total_sessions // 2 else None
+        sessions_run[0] += 1
+        for index, action in enumerate(actions):
+            if index == reload_at:
+                client.notify("workspace/didChangeConfiguration", {"settings": RELOAD})
             session.run(action)
         problems = list(session.check())
         assert client.process.poll() is None, f"server exited: {client.stderr_lines[-30:]}"
@@ -305,3 +348,9 @@ def test_random_sessions_never_kill_the_server_and_keep_documents_in_sync(
     fuzz()
     print(f"fuzzed with {sent[0]} messages")
     assert sent[0] >= MESSAGES, sent[0]
+    client.wait_for_status("ready")
+    deadline = time.monotonic() + 120
+    while client.statuses().count("ready") < 2:  # the reload in the middle, and its end
+        assert time.monotonic() < deadline, client.statuses()
+        time.sleep(0.05)
+    assert client.framing_error is None, client.framing_error

@@ -9,26 +9,19 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TextIO
 
 from ghostwright import __version__
 from ghostwright.cli.feedback import add_commands as add_feedback_commands
 from ghostwright.cli.repair import add_commands as add_repair_commands
 from ghostwright.errors import GhostwrightError
+from ghostwright.logs import configure_logging
+from ghostwright.streams import claim_standard_streams
 
 log = logging.getLogger("ghostwright")
 
 
-def _configure_logging(level: str) -> None:
-    """Log to stderr only: stdout carries the protocol when serving over stdio."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING)
-    logging.getLogger("ghostwright").setLevel(level)
-
-
-def _cmd_serve(args: argparse.Namespace) -> int:
+def _cmd_serve(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.lsp.server import LspLogHandler, server
 
     logging.getLogger("ghostwright").addHandler(LspLogHandler(server))
@@ -36,11 +29,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         host, _, port = args.tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
-        server.start_io()
+        # The protocol writes to the real stdout, which nothing else in the process can reach.
+        server.start_io(sys.stdin.buffer, stdout.buffer)
     return 0
 
 
-def _cmd_complete(args: argparse.Namespace) -> int:
+def _cmd_complete(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest
     from ghostwright.engine.local import LocalEngine
     from ghostwright.engine.models import resolve_model_path
@@ -76,48 +70,50 @@ def _cmd_complete(args: argparse.Namespace) -> int:
                 score=round(suggestion.score, 4),
                 stop_reason=suggestion.stop_reason,
             )
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2), file=stdout)
     elif suggestion is None:
         print("(no suggestion at this position)", file=sys.stderr)
     else:
-        print(suggestion.text)
+        print(suggestion.text, file=stdout)
     return 0 if suggestion is not None or args.json else 1
 
 
-def _cmd_doctor(args: argparse.Namespace) -> int:
+def _cmd_doctor(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.cli.doctor import doctor_report
 
-    print(doctor_report())
+    print(doctor_report(), file=stdout)
     return 0
 
 
-def _cmd_model_fetch(args: argparse.Namespace) -> int:
+def _cmd_model_fetch(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.engine.models import fetch_model, find_model
 
     spec = find_model(args.name)
     started = time.perf_counter()
     path = fetch_model(spec)
     elapsed = time.perf_counter() - started
-    print(f"{spec.name}: {path} ({spec.size} bytes, sha256 verified) in {elapsed:.1f} s")
+    print(
+        f"{spec.name}: {path} ({spec.size} bytes, sha256 verified) in {elapsed:.1f} s", file=stdout
+    )
     return 0
 
 
-def _cmd_model_list(args: argparse.Namespace) -> int:
+def _cmd_model_list(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.engine.models import is_fetched, registry
 
     for spec in registry():
         state = "fetched" if is_fetched(spec) else "not fetched"
-        print(f"{spec.name}  [{state}]  {spec.description}")
+        print(f"{spec.name}  [{state}]  {spec.description}", file=stdout)
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+def _cmd_demo(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.cli.demo import run_demo
 
-    return run_demo(Path(args.file) if args.file else None)
+    return run_demo(Path(args.file) if args.file else None, stdout)
 
 
-def _cmd_eval_completion(args: argparse.Namespace) -> int:
+def _cmd_eval_completion(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.evaluation.completion_eval import (
         EvalOptions,
         evaluate_completion,
@@ -133,11 +129,14 @@ def _cmd_eval_completion(args: argparse.Namespace) -> int:
         naive=args.naive,
     )
     report = evaluate_completion(options)
-    print(json.dumps(report_json(report), indent=2) if args.json else format_table(report))
+    print(
+        json.dumps(report_json(report), indent=2) if args.json else format_table(report),
+        file=stdout,
+    )
     return 0
 
 
-def _cmd_bench(args: argparse.Namespace) -> int:
+def _cmd_bench(args: argparse.Namespace, stdout: TextIO) -> int:
     import tempfile
 
     from ghostwright.evaluation.bench import BenchOptions, run_bench_command
@@ -161,7 +160,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         stock=not args.no_stock,
         quick=args.quick,
     )
-    return run_bench_command(options)
+    return run_bench_command(options, stdout)
 
 
 def _line_counts(text: str) -> tuple[int, ...]:
@@ -288,11 +287,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Once the arguments are read (`--help` prints to stdout), the real stdout
+    is claimed (`ghostwright.streams`): it holds the protocol or the command's result and nothing
+    else; the log goes to the real stderr."""
     args = build_parser().parse_args(argv)
-    _configure_logging(args.log_level.upper())
+    streams = claim_standard_streams()
+    configure_logging(args.log_level.upper(), streams.errors)
     try:
-        code: int = args.run(args)
+        code: int = args.run(args, streams.text_output)
     except GhostwrightError as exc:
         print(f"ghostwright: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if not streams.text_output.closed:  # `serve` closes the channel when the editor exits
+            streams.text_output.flush()
     return code

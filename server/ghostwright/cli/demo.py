@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
@@ -80,7 +80,8 @@ class DemoClient(LanguageClient):
         self.messages: list[str] = []
 
 
-async def _session(path: Path, color: bool) -> int:
+async def _session(path: Path, stdout: TextIO) -> int:
+    color = stdout.isatty()
     client = DemoClient()
 
     @client.feature("ghostwright/status")  # type: ignore[untyped-decorator]
@@ -110,14 +111,17 @@ async def _session(path: Path, color: bool) -> int:
         )
     )
     client.initialized(types.InitializedParams())
-    print(f"server started and initialized in {(time.perf_counter() - started) * 1000:.0f} ms")
+    print(
+        f"server started and initialized in {(time.perf_counter() - started) * 1000:.0f} ms",
+        file=stdout,
+    )
     await asyncio.wait_for(client.ready.wait(), READY_TIMEOUT_S)
     if client.state.get("state") != "ready":
         print(f"model failed to load: {client.state.get('detail')}", file=sys.stderr)
         await _stop(client)
         return 1
     elapsed_ms = (time.perf_counter() - started) * 1000
-    print(f"model ready after {elapsed_ms:.0f} ms: {client.state['detail']}")
+    print(f"model ready after {elapsed_ms:.0f} ms: {client.state['detail']}", file=stdout)
 
     uri = path.resolve().as_uri()
     text = path.read_text(encoding="utf-8")
@@ -134,7 +138,7 @@ async def _session(path: Path, color: bool) -> int:
     for scene in SCENES:
         line = next((i for i, value in enumerate(lines) if value.startswith(scene.anchor)), None)
         if line is None:
-            print(f"scene skipped: {scene.anchor!r} is not in {path.name}")
+            print(f"scene skipped: {scene.anchor!r} is not in {path.name}", file=stdout)
             continue
         column = len(scene.anchor)
         end = _body_end(lines, line)
@@ -156,20 +160,23 @@ async def _session(path: Path, color: bool) -> int:
             items = await _inline(client, uri, cursor, types.InlineCompletionTriggerKind.Invoked)
             latency = (time.perf_counter() - asked) * 1000
             note = ", held back by the predictor, shown when asked"
-        print()
-        print(f"{path.name}:{line + 1}:{column + 1}  {scene.caption}  ({latency:.0f} ms{note})")
+        print(file=stdout)
+        print(
+            f"{path.name}:{line + 1}:{column + 1}  {scene.caption}  ({latency:.0f} ms{note})",
+            file=stdout,
+        )
         if items and isinstance(items[0].insert_text, str) and items[0].insert_text:
             shown += 1
-            print(_ghost(scene.anchor, items[0].insert_text, color))
+            print(_ghost(scene.anchor, items[0].insert_text, color), file=stdout)
         else:
-            print(scene.anchor + "   (no suggestion)")
+            print(scene.anchor + "   (no suggestion)", file=stdout)
         version += 1
         _edit(client, uri, version, types.Range(start=cursor, end=cursor), original)
     await _stop(client)
-    print()
-    print(f"{shown} of {len(SCENES)} places got a suggestion from the real model")
+    print(file=stdout)
+    print(f"{shown} of {len(SCENES)} places got a suggestion from the real model", file=stdout)
     for message in client.messages:
-        print(f"server message: {message}")
+        print(f"server message: {message}", file=stdout)
     return 0 if shown == len(SCENES) else 1
 
 
@@ -188,9 +195,9 @@ async def _stop(client: LanguageClient) -> None:
     await client.stop()  # type: ignore[no-untyped-call]
 
 
-def run_demo(path: Path | None) -> int:
+def run_demo(path: Path | None, stdout: TextIO) -> int:
     target = path or EXAMPLE
     if not target.is_file():
         print(f"demo file {target} not found", file=sys.stderr)
         return 1
-    return asyncio.run(_session(target, color=sys.stdout.isatty()))
+    return asyncio.run(_session(target, stdout))

@@ -8,7 +8,7 @@ import datetime
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ghostwright.errors import GhostwrightError
 
@@ -98,7 +98,7 @@ def _database(args: argparse.Namespace) -> Path:
     return Path(args.database) if args.database else default_database_path()
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def cmd_export(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.telemetry.export import export_events
 
     since = None
@@ -115,11 +115,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         since=since,
         include_code=args.include_code,
     )
-    print(f"wrote {count} events to {args.out}")
+    print(f"wrote {count} events to {args.out}", file=stdout)
     return 0
 
 
-def cmd_pool(args: argparse.Namespace) -> int:
+def cmd_pool(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.telemetry.pool import describe, read_pool, write_pool
 
     out = Path(args.out)
@@ -130,16 +130,17 @@ def cmd_pool(args: argparse.Namespace) -> int:
     write_pool(pool, out, format=out.suffix[1:])
     report = describe(pool, inputs)
     if args.json:
-        print(json.dumps({"out": str(out), **report}, indent=2))
+        print(json.dumps({"out": str(out), **report}, indent=2), file=stdout)
     else:
         print(
             f"wrote {report['rows']} events of {report['users']} users to {out} "
-            f"({len(pool.files)} files, {pool.duplicates} duplicates dropped)"
+            f"({len(pool.files)} files, {pool.duplicates} duplicates dropped)",
+            file=stdout,
         )
     return 0
 
 
-def cmd_explain(args: argparse.Namespace) -> int:
+def cmd_explain(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.predictor.decide import Decision
     from ghostwright.predictor.features import Stage
     from ghostwright.predictor.personal import load_active
@@ -165,26 +166,27 @@ def cmd_explain(args: argparse.Namespace) -> int:
         features,
     )
     when = datetime.datetime.fromtimestamp(event.time, datetime.UTC).isoformat(timespec="seconds")
-    print(f"suggestion {args.id}: {event.kind} at {when} ({data.get('language')})")
+    print(f"suggestion {args.id}: {event.kind} at {when} ({data.get('language')})", file=stdout)
     print(
         f"{decision.stage} score {decision.score:.3f}, threshold {decision.threshold:.3f}: "
-        f"{'shown' if decision.show else 'hidden'}"
+        f"{'shown' if decision.show else 'hidden'}",
+        file=stdout,
     )
     outcomes = [e.kind for e in events if e.kind not in ("shown", "hidden")]
-    print(f"outcome: {', '.join(outcomes) if outcomes else 'none recorded'}")
-    print(f"contributions to the log-odds ({predictor.directory}):")
+    print(f"outcome: {', '.join(outcomes) if outcomes else 'none recorded'}", file=stdout)
+    print(f"contributions to the log-odds ({predictor.directory}):", file=stdout)
     for name, value in predictor.contributions(features, stage)[:15]:
         shown = features.get(name)
         value_text = "" if shown is None else f" (= {shown:g})"
-        print(f"  {value:+.3f}  {name}{value_text}")
+        print(f"  {value:+.3f}  {name}{value_text}", file=stdout)
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def cmd_train(args: argparse.Namespace, stdout: TextIO) -> int:
     if args.from_telemetry:
-        return _train_from_telemetry(args)
+        return _train_from_telemetry(args, stdout)
     if args.from_parquet:
-        return _train_from_parquet(args)
+        return _train_from_parquet(args, stdout)
     from ghostwright.predictor.model import shipped_directory
     from ghostwright.predictor.train import simulate_and_train
 
@@ -195,15 +197,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     metrics: Any = report.card.get("metrics")
     if args.json:
-        print(json.dumps({"out": str(out), "card": report.card}, indent=2, default=str))
+        print(
+            json.dumps({"out": str(out), "card": report.card}, indent=2, default=str), file=stdout
+        )
     else:
-        print(f"wrote the predictor to {out}")
+        print(f"wrote the predictor to {out}", file=stdout)
         if metrics:
-            print(json.dumps(metrics.get("summary", metrics), indent=2, default=str))
+            print(json.dumps(metrics.get("summary", metrics), indent=2, default=str), file=stdout)
     return 0
 
 
-def _train_from_telemetry(args: argparse.Namespace) -> int:
+def _train_from_telemetry(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.predictor.personal import report_json, train_from_telemetry
 
     if args.dask:
@@ -212,16 +216,16 @@ def _train_from_telemetry(args: argparse.Namespace) -> int:
         _database(args), out_dir=Path(args.out) if args.out else None, seed=args.seed
     )
     if args.json:
-        print(json.dumps(report_json(report), indent=2))
+        print(json.dumps(report_json(report), indent=2), file=stdout)
     else:
         verdict = "replaced the active model" if report.replaced else "kept the active model"
-        print(f"{report.rows} decided suggestions: {verdict} ({report.reason})")
+        print(f"{report.rows} decided suggestions: {verdict} ({report.reason})", file=stdout)
         if report.active_auc is not None or report.new_auc is not None:
-            print(f"held-out AUC: active {report.active_auc}, new {report.new_auc}")
+            print(f"held-out AUC: active {report.active_auc}, new {report.new_auc}", file=stdout)
     return 0
 
 
-def _train_from_parquet(args: argparse.Namespace) -> int:
+def _train_from_parquet(args: argparse.Namespace, stdout: TextIO) -> int:
     """A team's predictor from pooled telemetry: every decided suggestion of every member, the
     newest quarter held out for validation; on a Dask cluster with --dask."""
     from ghostwright.predictor.model import card_sha256
@@ -258,16 +262,16 @@ def _train_from_parquet(args: argparse.Namespace) -> int:
     metrics: Any = report.card.get("metrics")
     if args.json:
         result = {"out": str(out), "sha256": checksum, **pooled, "card": report.card}
-        print(json.dumps(result, indent=2, default=str))
+        print(json.dumps(result, indent=2, default=str), file=stdout)
     else:
-        print(f"wrote the team predictor to {out} ({len(rows)} decided suggestions)")
-        print(f"predictorSha256 = {checksum}")
+        print(f"wrote the team predictor to {out} ({len(rows)} decided suggestions)", file=stdout)
+        print(f"predictorSha256 = {checksum}", file=stdout)
         if metrics:
-            print(json.dumps(metrics.get("summary", metrics), indent=2, default=str))
+            print(json.dumps(metrics.get("summary", metrics), indent=2, default=str), file=stdout)
     return 0
 
 
-def cmd_eval_predictor(args: argparse.Namespace) -> int:
+def cmd_eval_predictor(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.evaluation.predictor_eval import (
         evaluate_predictor,
         format_table,
@@ -283,5 +287,8 @@ def cmd_eval_predictor(args: argparse.Namespace) -> int:
     report = evaluate_predictor(validation, load_active(), training_rows=training)
     if args.plot:
         plot(report, Path(args.plot))
-    print(json.dumps(report_json(report), indent=2) if args.json else format_table(report))
+    print(
+        json.dumps(report_json(report), indent=2) if args.json else format_table(report),
+        file=stdout,
+    )
     return 0

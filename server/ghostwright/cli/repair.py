@@ -8,7 +8,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ghostwright.engine.base import Engine
 from ghostwright.errors import GhostwrightError
@@ -78,7 +78,7 @@ def _load_engine() -> tuple[Engine, str, float]:
     return engine, path.name, (time.perf_counter() - started) * 1000.0
 
 
-def cmd_repair(args: argparse.Namespace) -> int:
+def cmd_repair(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.repair.diagnostics import Problem, check
     from ghostwright.repair.pipeline import Repairer, RepairResult
 
@@ -165,15 +165,19 @@ def cmd_repair(args: argparse.Namespace) -> int:
                     "written": bool(args.write and fixed_text != text),
                 },
                 indent=2,
-            )
+            ),
+            file=stdout,
         )
         return 0
     if not chosen:
-        print(f"{path}: no problems found")
+        print(f"{path}: no problems found", file=stdout)
         return 0
     for problem in chosen:
         column = problem.start - (text.rfind("\n", 0, problem.start) + 1) + 1
-        print(f"{path}:{row_of(problem.start)}:{column}: {problem.message} [{problem.code}]")
+        print(
+            f"{path}:{row_of(problem.start)}:{column}: {problem.message} [{problem.code}]",
+            file=stdout,
+        )
     for result in results:
         outcome = f"fixed ({result.origin})" if result.fixed else f"not fixed: {result.failure}"
         print(
@@ -184,13 +188,13 @@ def cmd_repair(args: argparse.Namespace) -> int:
     if model_name:
         print(f"  model {model_name} loaded in {load_ms:.0f} ms", file=sys.stderr)
     if diff:
-        print(diff, end="")
+        print(diff, end="", file=stdout)
         if args.write:
             print(f"written to {path}", file=sys.stderr)
     return 0 if all(r.fixed for r in results) else 1
 
 
-def cmd_eval_repair(args: argparse.Namespace) -> int:
+def cmd_eval_repair(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.evaluation.repair_eval import format_report, run_repair_eval
 
     engine, model_name = None, None
@@ -211,7 +215,7 @@ def cmd_eval_repair(args: argparse.Namespace) -> int:
         progress=progress,
     )
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
+        print(json.dumps(report.as_dict(), indent=2), file=stdout)
     else:
-        print(format_report(report))
+        print(format_report(report), file=stdout)
     return 0 if report.totals()["unverified_offered"] == 0 else 1

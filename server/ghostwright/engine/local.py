@@ -28,6 +28,7 @@ from ghostwright.engine.base import Generation, StopCondition, StopRule, TextCal
 from ghostwright.engine.fim import resolve_fim
 from ghostwright.engine.gguf import GgufInfo, read_gguf
 from ghostwright.errors import ModelLoadError
+from ghostwright.logs import route_llama_log
 from ghostwright.prompt import FimTokens
 from ghostwright.settings import Settings
 
@@ -38,6 +39,7 @@ def llama_build_info() -> dict[str, Any]:
     """The llama.cpp build: version and whether it can offload layers to a GPU."""
     import llama_cpp
 
+    route_llama_log()
     system = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
     return {
         "llama_cpp_python": llama_cpp.__version__,
@@ -59,6 +61,7 @@ def read_fim_tokens(path: Path) -> FimTokens | None:
     """FIM tokens of a model file, loading only its vocabulary (fast, no weights)."""
     import llama_cpp
 
+    route_llama_log()
     info = read_gguf(path, check_tensors=False)
     llama = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
     try:
@@ -189,6 +192,7 @@ class LocalEngine:
     def __init__(self, path: Path, settings: Settings) -> None:
         import llama_cpp
 
+        route_llama_log()
         self.info: GgufInfo = read_gguf(path)
         self.path = path
         self._lib = llama_cpp

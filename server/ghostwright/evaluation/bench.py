@@ -75,7 +75,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
@@ -1143,14 +1143,14 @@ def failures(report: BenchReport) -> list[str]:
     return found
 
 
-def run_bench_command(options: BenchOptions) -> int:
+def run_bench_command(options: BenchOptions, stdout: TextIO) -> int:
     """`ghostwright bench`: run, print the figures, write the report; 1 if anything failed."""
     from ghostwright.evaluation.bench_report import format_table, write_report
 
     report = run_bench(options)
-    print(format_table(report))
+    print(format_table(report), file=stdout)
     for path in write_report(report, report.options.out):
-        print(f"wrote {path}")
+        print(f"wrote {path}", file=stdout)
     problems = failures(report)
     for problem in problems:
         print(f"ghostwright bench: {problem}", file=sys.stderr)

@@ -60,6 +60,9 @@ def measure_limits(
     import llama_cpp
 
     from ghostwright.engine.local import PROMPT_BATCH
+    from ghostwright.logs import route_llama_log
+
+    route_llama_log()
 
     gpu_layers = shape.gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
     llama = llama_cpp.Llama(

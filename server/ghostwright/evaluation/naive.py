@@ -25,6 +25,7 @@ from typing import Any
 from ghostwright.engine.local import llama_threads
 from ghostwright.evaluation.replay import DEBOUNCE_S, ContenderRun, RequestOutcome, peak_rss_kib
 from ghostwright.evaluation.typing_trace import Trace, TraceCursor, accepted_part, apply_key
+from ghostwright.logs import route_llama_log
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class NaiveCompleter:
     def __init__(self, model_path: Path, *, n_ctx: int = N_CTX, threads: int = 0) -> None:
         import llama_cpp
 
+        route_llama_log()
         self._lib = llama_cpp
         generation_threads, prompt_threads = llama_threads(threads)  # as Ghostwright's engine
         self._llama = llama_cpp.Llama(
