@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck pytest setup model bench eval fuzz clean
+.PHONY: demo test lint typecheck pytest setup model fim-model bench eval eval-infill fuzz clean
 
 # llama.cpp's AMX matrix kernels die with SIGILL (`tilezero`) on x86 machines that report AMX
 # here (a Xeon VM, Dec 2026), on the first prompt of more than a few tokens. Where the CPU reports
@@ -40,6 +40,10 @@ setup: $(STAMP)
 model: $(STAMP)
 	$(BIN)/ghostwright model fetch
 
+# The fill-in-the-middle code model the FIM tests and evals run (Qwen2.5-Coder-0.5B, 491 MB).
+fim-model: $(STAMP)
+	$(BIN)/ghostwright model fetch qwen2.5-coder-0.5b
+
 demo: model
 	$(BIN)/ghostwright demo
 
@@ -50,7 +54,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy server/ghostwright
 
-pytest: model
+pytest: model fim-model
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Each editor client adds its own suite to EDITOR_TESTS in editors/<name>/editor.mk.
@@ -67,6 +71,11 @@ bench: model
 # Suggestions vs. what the standard library's authors wrote, held-out packages (see README).
 eval: model
 	$(BIN)/ghostwright eval completion --naive $(EVAL_ARGS)
+
+# Holes cut from real code (Python judged by its doctests, the C family by the line), filled by
+# the FIM model through the server and through a naive FIM integration (see README).
+eval-infill: fim-model
+	$(BIN)/ghostwright eval infill --model qwen2.5-coder-0.5b $(EVAL_ARGS)
 
 # Protocol fuzzing at full size: 12,000 raw LSP messages against the real server (make test
 # runs the same test with 1,500).

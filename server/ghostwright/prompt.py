@@ -37,13 +37,20 @@ class FimTokens:
     """"psm" (prefix, suffix, middle) or "spm" (suffix, prefix)."""
     source: str = "vocabulary"
     """Where the ids came from: the GGUF vocabulary, or a family in `models/fim.toml`."""
+    repo: int | None = None
+    file_separator: int | None = None
+    """The repository-level format's tokens (Qwen2.5-Coder's `<|repo_name|>`, `<|file_sep|>`),
+    with which the model was trained to see other files of the project: both, or None."""
 
     @property
     def all_ids(self) -> frozenset[int]:
         ids = {self.prefix, self.suffix, *self.others}
-        if self.middle is not None:
-            ids.add(self.middle)
+        ids.update(t for t in (self.middle, self.repo, self.file_separator) if t is not None)
         return frozenset(ids)
+
+    @property
+    def sees_repository(self) -> bool:
+        return self.repo is not None and self.file_separator is not None
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class ContextChunk:
     label: str
     """Where it comes from (a path, or "imports"/"scope"), shown to the model as a comment."""
     text: str
+    file: str | None = None
+    """The other file it is from (its name); None for this file's own code (imports, scopes)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,11 @@ class Prompt:
     suffix_tokens: int
     context_tokens: int
     heal_index: int | None
-    """Index of the last token before the cursor, for token healing; None if there is none."""
+    """Index of the last token before the cursor, for token healing; None if there is none, or
+    where a FIM model must not heal it (below)."""
+    prefix_end: int = 0
+    """Index just past the last token of the text before the cursor: the prompt up to there
+    is what a warm-up can evaluate ahead."""
 
 
 def _fits(lines: Sequence[str], start: int, max_tokens: int, tokenize: Tokenizer) -> bool:
@@ -134,6 +147,7 @@ def build_prompt(
     context: Sequence[ContextChunk] = (),
     max_context_tokens: int = 0,
     comment: str = "#",
+    file_name: str = "",
 ) -> Prompt:
     """The prompt for a completion at the point between `prefix` and `suffix`.
 
@@ -141,14 +155,33 @@ def build_prompt(
     context chunks (as commented sections), then the prefix, then the suffix.
     FIM, PSM order: [bos] <fim_pre> context prefix <fim_suf> suffix <fim_mid>; SPM order:
     [bos] <fim_suf> suffix <fim_pre> context prefix. Prefix-only: [bos] context prefix.
+
+    A model with the repository-level format (`FimTokens.sees_repository`) gets the chunks of
+    other files as the files it was trained to see before the one being edited:
+    [bos] <repo_name> project <file_sep> name code ... <file_sep> file_name <fim_pre> ..., this
+    file's own chunks (imports, scope headers) staying in the prefix as commented sections.
     """
     head = [bos] if bos is not None else []
-    context_ids = _context_tokens(context, max_context_tokens, comment, tokenize)
+    repository: list[int] = []
+    if fim is not None and fim.sees_repository and any(chunk.file for chunk in context):
+        repository = _repository_tokens(fim, context, max_context_tokens, file_name, tokenize)
+        context = [chunk for chunk in context if not chunk.file]
+    head += repository
+    context_budget = max(0, max_context_tokens - len(repository))
+    context_ids = _context_tokens(context, context_budget, comment, tokenize)
     prefix_ids = _tail_lines(prefix, max_prefix_tokens, tokenize)
     if fim is None:
         tokens = head + context_ids + prefix_ids
         heal = len(tokens) - 1 if prefix_ids else None
-        return Prompt(tuple(tokens), "prefix", len(prefix_ids), 0, len(context_ids), heal)
+        return Prompt(
+            tuple(tokens),
+            "prefix",
+            len(prefix_ids),
+            0,
+            len(repository) + len(context_ids),
+            heal,
+            len(tokens),
+        )
     suffix_ids = _head_lines(suffix, max_suffix_tokens, tokenize)
     middle = [] if fim.middle is None else [fim.middle]
     if fim.order == "spm":
@@ -157,10 +190,49 @@ def build_prompt(
     else:
         tokens = [*head, fim.prefix, *context_ids, *prefix_ids, fim.suffix, *suffix_ids, *middle]
         heal = len(head) + 1 + len(context_ids) + len(prefix_ids) - 1
-    heal_index = heal if prefix_ids else None
+    # A FIM model healing bare indentation (the cursor at the start of a line's code) writes
+    # whitespace until it runs out of tokens (Qwen2.5-Coder: 128 spaces); it needs no healing
+    # there, the indentation is whole.
+    line = prefix[max(prefix.rfind("\n"), prefix.rfind("\r")) + 1 :]
+    indentation_only = bool(line) and not line.strip()
+    heal_index = heal if prefix_ids and not indentation_only else None
     return Prompt(
-        tuple(tokens), "fim", len(prefix_ids), len(suffix_ids), len(context_ids), heal_index
+        tuple(tokens),
+        "fim",
+        len(prefix_ids),
+        len(suffix_ids),
+        len(repository) + len(context_ids),
+        heal_index,
+        heal + 1,
     )
+
+
+REPOSITORY_NAME = "project"
+"""What the repository-level format names the repository (the model only needs a name)."""
+
+
+def _repository_tokens(
+    fim: FimTokens,
+    chunks: Sequence[ContextChunk],
+    budget: int,
+    file_name: str,
+    tokenize: Tokenizer,
+) -> list[int]:
+    """<repo_name> project, then each other file's chunk that fits as <file_sep> name + code,
+    then <file_sep> and this file's name: what comes before this file's FIM part."""
+    assert fim.repo is not None and fim.file_separator is not None
+    tokens = [fim.repo, *tokenize(REPOSITORY_NAME + "\n")]
+    used = 0
+    for chunk in chunks:
+        if not chunk.file:
+            continue
+        body = chunk.text if chunk.text.endswith("\n") else chunk.text + "\n"
+        ids = [fim.file_separator, *tokenize(f"{chunk.file}\n{body}")]
+        if used + len(ids) > budget:
+            break
+        tokens += ids
+        used += len(ids)
+    return [*tokens, fim.file_separator, *tokenize(f"{file_name or 'untitled'}\n")]
 
 
 def _section(chunk: ContextChunk, comment: str) -> str:

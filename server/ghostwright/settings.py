@@ -39,6 +39,9 @@ class Settings:
     """Most tokens generated for one suggestion."""
     time_budget_ms: int = 250
     """Generation stops at the first line break after this many milliseconds."""
+    invoked_time_budget_ms: int = 2000
+    """The same when the person asked for a suggestion (invoked): they wait for it, and a
+    fill of several lines on a slow model takes more than a line's time."""
     max_lines: int = 4
     """Most lines in one suggestion (1 means single-line only)."""
     prefix_tokens: int = 1024
@@ -111,6 +114,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "gpu_layers": (lambda v: v >= -1, "-1 (all) or more"),
     "max_tokens": (lambda v: 1 <= v <= 4096, "between 1 and 4096"),
     "time_budget_ms": (lambda v: 10 <= v <= 60000, "between 10 and 60000"),
+    "invoked_time_budget_ms": (lambda v: 10 <= v <= 60000, "between 10 and 60000"),
     "context_tokens": (lambda v: 0 <= v <= 1 << 20, "between 0 and 1048576"),
     "candidates": (lambda v: 1 <= v <= 10, "between 1 and 10"),
     "predictor_threshold": (lambda v: 0.0 <= v <= 1.0, "between 0 and 1"),

@@ -49,3 +49,61 @@ def test_eval_completion_compares_with_naive_on_real_files(
     assert payload["ratios"]["latency_p50"] > 0
     assert payload["machine"]["cores"] >= 1 and payload["settings"]["max_tokens"] > 0
     assert payload["model"] == str(default_model_path)
+
+
+def test_eval_infill_fills_real_holes_with_the_server_and_the_naive_fim_path(
+    tmp_path: Path,
+) -> None:
+    """A small real run with the FIM model: the server and the naive FIM integration fill the
+    same holes (a doctested Python package and a C corpus), and the doctests judge."""
+    from ghostwright.engine.models import find_model, is_fetched
+
+    model = find_model("qwen2.5-coder-0.5b")
+    assert is_fetched(model), "run `make fim-model` (make test does)"
+    command = [sys.executable, "-m", "ghostwright", "eval", "infill", "--split", "tune"]
+    options = ["--n", "1", "--kinds", "line,midline", "--languages", "python,c"]
+    contenders = ["--model", model.name, "--contenders", "ghostwright,naive-fim", "--json"]
+    result = subprocess.run(
+        [*command, *options, *contenders],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=REPO,
+        env=server_env(tmp_path),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    payload = json.loads(result.stdout)
+    groups = {(g["kind"], g["language"], g["contender"]): g for g in payload["groups"]}
+    expected = {
+        (kind, language, contender)
+        for kind, language in (("line", "python"), ("midline", "python"), ("midline", "c"))
+        for contender in ("ghostwright", "naive-fim")
+    }
+    assert set(groups) == expected
+    for group in groups.values():
+        assert group["tasks"] == 1 and 0 <= group["passed"] <= group["shown"] <= 1
+        assert group["latency_p50_ms"] > 0
+    for contender in ("ghostwright", "naive-fim"):
+        fills = payload["fills"][contender]
+        assert len(fills) == 3 and all(len(case) == 4 for case in fills)
+
+
+def test_eval_completion_in_another_language_uses_its_corpus(tmp_path: Path) -> None:
+    """JavaScript from the validation corpus (underscore, from npm), with CRLF files among it:
+    positions from its tree-sitter tree, asked of the pipeline as JavaScript."""
+    command = [sys.executable, "-m", "ghostwright", "eval", "completion"]
+    result = subprocess.run(
+        [*command, "--language", "javascript", "--n", "4", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        env=server_env(tmp_path),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    payload = json.loads(result.stdout)
+    assert payload["language"] == "javascript" and payload["split"] == "validation"
+    assert payload["ghostwright"]["positions"] == 4
+    assert payload["files_in_split"] > 100  # underscore's modules

@@ -18,7 +18,7 @@ def test_vocabulary_fim_tokens_are_detected(fim_model_path: Path, default_model_
     assert fim is not None
     assert (fim.prefix, fim.suffix, fim.middle) == (7, 8, 9)
     assert fim.source == "vocabulary"
-    assert {3, 5} <= set(fim.others)
+    assert (fim.repo, fim.file_separator) == (3, 5) and fim.sees_repository
     assert read_fim_tokens(default_model_path) is None  # the shipped model is prefix-only
 
 

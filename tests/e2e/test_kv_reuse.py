@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostwright.engine.local import SHIFT_REUSE_MIN, LocalEngine
+from ghostwright.engine.local import SHIFT_REUSE_MIN, WARM_CHUNK, LocalEngine
 from ghostwright.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -66,3 +66,34 @@ def test_shifted_cache_gives_a_sensible_continuation(engine: LocalEngine) -> Non
     text, _, shifted, _ = generate(engine, body)
     assert shifted > 0
     assert text.strip().startswith("prices")
+
+
+def test_a_warm_up_leaves_its_tokens_for_the_request_that_follows(engine: LocalEngine) -> None:
+    document = engine.tokenize((EXAMPLES / "inventory.py").read_text(encoding="utf-8"))[:200]
+    generate(engine, engine.tokenize("x = 1\n"))  # something else in the cache first
+    assert engine.warm(document, threading.Event()) == len(document)
+    _, reused, _, evaluated = generate(engine, document + engine.tokenize("\n\ndef f"))
+    assert reused >= len(document) and evaluated <= 4
+    assert engine.warm(document, threading.Event()) == 0  # all of it is there already
+
+
+class CancelledAfter(threading.Event):
+    """Reads as set from its `checks`+1-th look on: a request arriving mid-warm-up."""
+
+    def __init__(self, checks: int) -> None:
+        super().__init__()
+        self.left = checks
+
+    def is_set(self) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+
+def test_a_cancelled_warm_up_stops_within_a_chunk_and_keeps_what_it_evaluated(
+    engine: LocalEngine,
+) -> None:
+    document = engine.tokenize((EXAMPLES / "inventory.py").read_text(encoding="utf-8"))[:200]
+    generate(engine, engine.tokenize("x = 1\n"))
+    assert engine.warm(document, CancelledAfter(2)) == 2 * WARM_CHUNK
+    _, reused, _, evaluated = generate(engine, document)
+    assert reused == 2 * WARM_CHUNK and evaluated == len(document) - 2 * WARM_CHUNK

@@ -82,6 +82,34 @@ def test_document_drops_the_rest_of_the_line_and_keeps_the_lines_after() -> None
     assert position.document == SOURCE.replace("loud=False):", "loud=")
 
 
+JAVA = """class A {\r
+    int f(int x) {\r
+        int y = g(x, 2);\r
+        // z = h(x)\r
+        String s = "a = b(";\r
+        return y;\r
+    }\r
+}\r
+"""
+
+
+def test_other_languages_take_positions_from_their_tree() -> None:
+    where = {(p.line, p.column, p.kind) for p in positions_in(Path("A.java"), JAVA)}
+    assert where == {
+        (2, 4, "statement"),
+        (2, 10, "after_paren"),
+        (3, 8, "statement"),
+        (3, 15, "after_equals"),
+        (3, 18, "after_paren"),
+        (5, 8, "statement"),
+        (5, 18, "after_equals"),
+        (6, 8, "statement"),
+    }  # nothing in the comment or the string; CRLF lines
+    (call,) = [p for p in positions_in(Path("A.java"), JAVA) if (p.line, p.column) == (3, 18)]
+    assert call.language == "java" and call.target == "x, 2);"
+    assert call.document.split("\n")[2] == "        int y = g(\r"
+
+
 def test_code_that_does_not_tokenize_gives_what_precedes_the_error() -> None:
     assert _where("x = 1\ny = (\n") == {(1, 3, "after_equals"), (2, 0, "statement")}
 
@@ -229,6 +257,7 @@ def _report(naive: bool) -> EvalReport:
     return EvalReport(
         corpus=Path("/lib/python3.11"),
         split="validation",
+        language="python",
         seed=0,
         files_in_split=60,
         files_sampled=2,

@@ -33,6 +33,24 @@ def test_no_completion_when_code_follows_the_cursor(prefix, suffix):
     assert plan_completion(prefix, suffix, 4) is None
 
 
+@pytest.mark.parametrize(
+    ("prefix", "suffix"),
+    [("x = foo(", "a, b)"), ("    for (", ") {\n        s += 1;\n"), ("if ", " {\r\n")],
+)
+def test_a_fill_in_the_middle_model_completes_one_line_before_code(prefix, suffix):
+    plan = plan_completion(prefix, suffix, 4, fill_in_middle=True)
+    assert plan is not None
+    assert (plan.max_lines, plan.midline) == (1, True)
+    assert plan.line_rest == suffix.split("\n")[0].rstrip("\r")
+
+
+def test_a_fill_in_the_middle_model_keeps_the_other_plans():
+    blank = plan_completion("def f():\n    ", "\n    return x\n", 4, fill_in_middle=True)
+    closers = plan_completion("x = foo(", ")\n", 4, fill_in_middle=True)
+    assert blank is not None and (blank.max_lines, blank.midline) == (4, False)
+    assert closers is not None and (closers.max_lines, closers.midline) == (1, False)
+
+
 @pytest.mark.parametrize("rest", [")", "))", "]", "}", "')", '"]', ");", "):", ")  ", ").", "`,"])
 def test_single_line_when_only_closers_follow(rest):
     plan = plan_completion("    x = foo(", rest + "\nnext_line()\n", 4)
@@ -50,6 +68,11 @@ def test_multi_line_when_the_rest_of_the_line_is_blank(suffix):
     assert plan.max_lines == 6
     assert plan.line_prefix == "    x = "
     assert plan.line_rest.strip() == ""
+
+
+def test_one_line_where_the_body_of_the_line_to_write_is_already_below():
+    plan = plan_completion("def f(r):\n    ", "\n        r -= 1\n    return r\n", 4)
+    assert plan is not None and plan.max_lines == 1
 
 
 def test_code_on_the_next_line_does_not_prevent_completion():
@@ -277,7 +300,7 @@ class FakeEngine:
 
 def postprocess(text: str, plan: Plan) -> str:
     """The text filters with nothing around the cursor to compare against."""
-    return clean_suggestion(text, Surroundings(plan=plan, line_above="", line_below=""))
+    return clean_suggestion(text, Surroundings(plan=plan, line_above=""))
 
 
 def request(text: str, offset: int | None = None) -> CompletionRequest:

@@ -22,6 +22,7 @@ FILTER_NAMES = (
     "cut_at_suffix_duplicate",
     "drop_repeated_lines",
     "trim_closing_overlap",
+    "trim_echo_of_line_rest",
     "drop_trailing_blank_lines",
     "drop_blank",
 )
@@ -43,6 +44,8 @@ class Golden:
     expected: str
     """What should be shown ("" for nothing)."""
     max_lines: int = 4
+    fill_in_middle: bool = False
+    """The model fills in the middle: code after the cursor on its line does not stop it."""
     bug: str = ""
     """Non-empty when the case shows a known defect: the case then xfails strictly."""
 
@@ -606,6 +609,115 @@ GOLDEN: list[Golden] = [
         raw="n++;\n    n++;\n    return 0;\n}",
         expected="n++;\n    n++;",
     ),
+    # --- cut_at_suffix_duplicate: running into the code below ------------------------------
+    Golden(
+        name="python_gap_filled_then_a_blank_line_inside_the_block",
+        step="cut_at_suffix_duplicate",
+        language="python",
+        before="def f(items):\n    total = 0\n    ",
+        after="\n    return total\n",
+        raw="for item in items:\n        total += item\n\n    print(total)",
+        expected="for item in items:\n        total += item",
+    ),
+    Golden(
+        name="python_second_line_below_written_again",
+        step="cut_at_suffix_duplicate",
+        language="python",
+        before="def f(pool, i):\n    result = []\n    ",
+        after="\n    i += 1\n    return tuple(result)\n",
+        raw="result.append(pool[i])\n    return tuple(result)",
+        expected="result.append(pool[i])",
+    ),
+    Golden(
+        name="python_blank_lines_kept_at_the_end_of_the_file",
+        step="cut_at_suffix_duplicate",
+        language="python",
+        before="import os\n\n",
+        after="",
+        raw="def main():\n    print(os.getcwd())\n\n\nmain()",
+        expected="def main():\n    print(os.getcwd())\n\n\nmain()",
+    ),
+    # --- trim_echo_of_line_rest (mid-line, fill-in-the-middle models) ----------------------
+    Golden(
+        name="c_for_header_echoing_its_rest",
+        step="trim_echo_of_line_rest",
+        language="c",
+        before="int sum(int *a, int n) {\n    int s = 0;\n    for (",
+        after=") {\n        s += a[i];\n    }\n",
+        raw="int i = 0; i < n; i++) {",
+        expected="int i = 0; i < n; i++",
+        fill_in_middle=True,
+    ),
+    Golden(
+        name="java_condition_echoing_a_call_after_it",
+        step="trim_echo_of_line_rest",
+        language="java",
+        before="class A {\n  void f(int[][] arry, int i) {\n    if (",
+        after=") SWAP(arry, i);\n  }\n}\n",
+        raw="arry[0][i] > arry[1][i]) SWAP(arry, i);",
+        expected="arry[0][i] > arry[1][i]",
+        fill_in_middle=True,
+    ),
+    Golden(
+        name="python_argument_echoing_the_next_one_spaced_differently",
+        step="trim_echo_of_line_rest",
+        language="python",
+        before="def f(items, start):\n    return sum(",
+        after=", start)\n",
+        raw="x * 2 for x in items ,start)",
+        expected="x * 2 for x in items",
+        fill_in_middle=True,
+    ),
+    Golden(
+        name="python_echo_that_goes_its_own_way_is_cut_where_it_begins",
+        step="trim_echo_of_line_rest",
+        language="python",
+        before="def f(iterable, key):\n    return flatten(g for _, g in groupby(",
+        after=", key) for _ in g)\n",
+        raw="iterable, key))",
+        expected="iterable",
+        fill_in_middle=True,
+    ),
+    Golden(
+        name="go_inner_brackets_are_not_an_echo",
+        step="trim_echo_of_line_rest",
+        language="go",
+        before="func f(xs []int) int {\n\treturn g(",
+        after=") + 1\n}\n",
+        raw="h(xs)",
+        expected="h(xs)",
+        fill_in_middle=True,
+    ),
+    Golden(
+        name="typescript_fill_that_stops_before_the_rest",
+        step="trim_echo_of_line_rest",
+        language="typescript",
+        before="function f(xs: number[]): number {\n  while (",
+        after=") {\n    xs.pop();\n  }\n  return 0;\n}\n",
+        raw="xs.length > 0",
+        expected="xs.length > 0",
+        fill_in_middle=True,
+    ),
+    Golden(
+        name="rust_midline_fill_of_an_if_condition",
+        step="clean_suggestion",
+        language="rust",
+        before="fn f(v: &Vec<i32>) -> i32 {\n    if ",
+        after=" {\n        return 1;\n    }\n    0\n}\n",
+        raw="v.is_empty() {\n        return 1;",
+        expected="v.is_empty()",
+        fill_in_middle=True,
+    ),
+    Golden(
+        name="javascript_midline_fill_keeps_its_own_call",
+        step="clean_suggestion",
+        language="javascript",
+        before="function f(a) {\n  return Math.max(",
+        after=", 0);\n}\n",
+        raw="a.length - 1, 0);",
+        expected="a.length - 1",
+        fill_in_middle=True,
+    ),
 ]
 
 
@@ -621,10 +733,16 @@ def _params(step: str | None = None) -> list[object]:
     ]
 
 
+def _plan(case: Golden):
+    return plan_completion(
+        case.before, case.after, case.max_lines, fill_in_middle=case.fill_in_middle
+    )
+
+
 def _shown(case: Golden) -> str:
-    plan = plan_completion(case.before, case.after, case.max_lines)
+    plan = _plan(case)
     assert plan is not None, "the case's cursor must be a completable spot"
-    around = surroundings_of(case.before, case.after, plan)
+    around = surroundings_of(case.before, plan)
     if case.step == "clean_suggestion":
         return clean_suggestion(case.raw, around)
     return getattr(postprocess, case.step)(case.raw, around)
@@ -669,8 +787,8 @@ def test_the_chain_applies_every_named_filter() -> None:
 )
 def test_clean_suggestion_is_idempotent(case: Golden) -> None:
     """Cleaning what is shown again changes nothing: the filters leave no work for a second pass."""
-    plan = plan_completion(case.before, case.after, case.max_lines)
+    plan = _plan(case)
     assert plan is not None
-    around = surroundings_of(case.before, case.after, plan)
+    around = surroundings_of(case.before, plan)
     once = clean_suggestion(case.raw, around)
     assert clean_suggestion(once, around) == once

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ghostwright.prompt import FimTokens, build_prompt
+from ghostwright.prompt import ContextChunk, FimTokens, build_prompt
 
 BOS = 1
 FIM = FimTokens(prefix=-10, suffix=-11, middle=-12, others=(-13,))
@@ -162,3 +162,76 @@ def test_heal_index_is_none_for_an_empty_prefix(fim):
     prompt = build("", "x\n", fim=fim)
     assert prompt.heal_index is None
     assert prompt.prefix_tokens == 0
+
+
+# --- the repository-level layout (Qwen2.5-Coder's <|repo_name|>, <|file_sep|>) -----------------
+
+REPO_FIM = FimTokens(
+    prefix=-10, suffix=-11, middle=-12, others=(-13,), repo=-20, file_separator=-21
+)
+OTHER = ContextChunk("util.py, definitions", "def helper(a):", file="util.py")
+OWN = ContextChunk("imports", "import os")
+
+
+def build_with(fim, context, budget=200):
+    return build_prompt(
+        "x = (",
+        ")\n",
+        tokenize=tokenize,
+        fim=fim,
+        bos=None,
+        max_prefix_tokens=100,
+        max_suffix_tokens=100,
+        context=context,
+        max_context_tokens=budget,
+        file_name="main.py",
+    )
+
+
+def test_other_files_come_first_as_files_of_the_repository():
+    prompt = build_with(REPO_FIM, [OTHER, OWN])
+    assert prompt.tokens == (
+        -20,
+        *tokenize("project\n"),
+        -21,
+        *tokenize("util.py\ndef helper(a):\n"),
+        -21,
+        *tokenize("main.py\n"),
+        -10,
+        *tokenize("# imports\nimport os\n# ---\n"),
+        *tokenize("x = ("),
+        -11,
+        *tokenize(")\n"),
+        -12,
+    )
+    assert detokenize(prompt.tokens[prompt.heal_index :][:1]) == "("
+    fim_tokens, prefix, suffix = 3, len("x = ("), len(")\n")
+    assert prompt.context_tokens == len(prompt.tokens) - fim_tokens - prefix - suffix
+
+
+def test_without_other_files_the_prompt_is_plain_fim():
+    assert build_with(REPO_FIM, [OWN]).tokens == build_with(FIM, [OWN]).tokens
+
+
+def test_a_model_without_the_repository_tokens_gets_commented_sections():
+    prompt = build_with(FIM, [OTHER])
+    assert -20 not in prompt.tokens and -21 not in prompt.tokens
+    assert "# util.py, definitions\ndef helper(a):\n" in detokenize(
+        t for t in prompt.tokens if t > 0
+    )
+
+
+def test_other_files_beyond_the_context_budget_are_left_out():
+    prompt = build_with(REPO_FIM, [OTHER, OTHER], budget=len("util.py\ndef helper(a):\n") + 1)
+    assert prompt.tokens.count(-21) == 2  # one other file, then this file
+
+
+def test_a_fim_prompt_does_not_heal_bare_indentation():
+    """At the start of a line's code the indentation is whole; a FIM model healing it writes
+    whitespace on and on (Qwen2.5-Coder-0.5B: 128 spaces)."""
+    fim = build("def f(x):\n    y = x\n    ", "\n    return y\n", fim=FIM)
+    plain = build("def f(x):\n    y = x\n    ", "\n    return y\n", fim=None)
+    assert fim.heal_index is None and plain.heal_index is not None
+    assert fim.tokens[fim.prefix_end - 1] == ord(" ") and fim.tokens[fim.prefix_end] == FIM.suffix
+    partial = build("def f(x):\n    y = x\n    ret", "\n", fim=FIM)
+    assert partial.heal_index == partial.prefix_end - 1  # a partial word is still healed

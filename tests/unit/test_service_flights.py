@@ -105,6 +105,8 @@ class FakeModels:
 
     def __init__(self, engine: Any) -> None:
         self.completion_engine = engine
+        self.engine = None
+        """No local llama.cpp model: nothing to warm up."""
 
     async def run(self, work: Callable[[], Any]) -> Any:
         return await asyncio.to_thread(work)

@@ -445,9 +445,9 @@ def test_for_prompt_labels_chunks_with_the_file_name_oldest_first() -> None:
     recent.remember("file:///src/two.py", "QQQ_ZZZ()\n", 0)
     recent.remember("file:///lib/three.py", "import json\n", 0)
     assert recent.for_prompt("file:///other.py", "") == [
-        ContextChunk("one.py", "alpha = 1"),
-        ContextChunk("two.py", "QQQ_ZZZ()"),
-        ContextChunk("three.py", "import json"),
+        ContextChunk("one.py", "alpha = 1", file="one.py"),
+        ContextChunk("two.py", "QQQ_ZZZ()", file="two.py"),
+        ContextChunk("three.py", "import json", file="three.py"),
     ]
 
 
@@ -488,9 +488,9 @@ def test_remember_keeps_different_chunks_of_one_document_and_copies_in_two() -> 
     recent.remember("file:///a.py", "QQQ_ZZZ()\n", 0)
     recent.remember("file:///b.py", "alpha = 1\n", 0)
     assert recent.for_prompt("file:///c.py", "") == [
-        ContextChunk("a.py", "alpha = 1"),
-        ContextChunk("a.py", "QQQ_ZZZ()"),
-        ContextChunk("b.py", "alpha = 1"),
+        ContextChunk("a.py", "alpha = 1", file="a.py"),
+        ContextChunk("a.py", "QQQ_ZZZ()", file="a.py"),
+        ContextChunk("b.py", "alpha = 1", file="b.py"),
     ]
 
 
@@ -568,8 +568,8 @@ LIBRARY = (
 
 
 def definitions_chunk(chunks: tuple[ContextChunk, ...]) -> list[str]:
-    """The lines of the 'definitions in other open files' chunk ([] when there is none)."""
-    found = [c for c in chunks if c.label == "definitions in other open files"]
+    """The lines of the other files' definitions chunks ([] when there are none)."""
+    found = [c for c in chunks if c.label.endswith(", definitions")]
     assert len(found) <= 1
     return found[0].text.split("\n") if found else []
 
@@ -669,8 +669,8 @@ def test_context_chunks_come_most_stable_first() -> None:
     library = SyntaxTree("python", LIBRARY)
     chunks = gather_context("file:///m.py", tree, offset, [("file:///lib.py", library)], recent)
     assert chunks == (
-        ContextChunk("other.py", "QQQ_ZZZ = 'zzz'"),
-        ContextChunk("definitions in other open files", "def helper(a, b=2):"),
+        ContextChunk("other.py", "QQQ_ZZZ = 'zzz'", file="other.py"),
+        ContextChunk("lib.py, definitions", "def helper(a, b=2):", file="lib.py"),
         ContextChunk("imports", "import os"),
         ContextChunk("enclosing scopes", "class Outer:\ndef method(self):"),
     )

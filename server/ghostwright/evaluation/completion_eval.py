@@ -59,7 +59,9 @@ class EvalOptions:
     """What to evaluate: which corpus, which split, how many positions, and whether to compare."""
 
     corpus: Path | None = None
-    """None means the running interpreter's standard library."""
+    """None means the running interpreter's standard library (Python), or the split's source
+    corpora (`corpora`) for another language."""
+    language: str = "python"
     split: Split = "validation"
     n: int = 50
     seed: int = 0
@@ -124,6 +126,7 @@ class EvalReport:
 
     corpus: Path
     split: Split
+    language: str
     seed: int
     files_in_split: int
     files_sampled: int
@@ -228,23 +231,24 @@ def run_ghostwright(
             uri = position.file.resolve().as_uri()
             # The server keeps each open document's tree up to date edit by edit; the parse
             # from scratch here stands for that and is not charged to the request.
-            tree = SyntaxTree("python", position.document)
+            language = position.language
+            tree = SyntaxTree(language, position.document)
             started = time.perf_counter()
             request = CompletionRequest(
                 uri,
                 0,
-                "python",
+                language,
                 position.document,
                 position.offset,
                 context=gather_context(uri, tree, position.offset, (), RecentChunks()),
-                comment=comment_marker("python"),
+                comment=comment_marker(language),
             )
             suggestion = pipeline.complete(engine, request, never)
             text = refine_suggestion(tree, position.offset, suggestion.text) if suggestion else ""
             if suggestion is not None and text:
                 # The acceptance predictor's filter, as the server applies it (no history:
                 # every position is a fresh session).
-                cursor = judge.cursor("python", position.document, position.offset, tree)
+                cursor = judge.cursor(language, position.document, position.offset, tree)
                 decision = judge.judge(
                     cursor,
                     text,
@@ -265,23 +269,43 @@ def run_ghostwright(
 
 
 def run_naive(positions: Sequence[Position], settings: Settings, model_path: Path) -> list[Attempt]:
-    """Ask the same model the plain way, with the same thread count as the pipeline's engine."""
-    from ghostwright.evaluation.naive import NaiveCompleter
+    """Ask the same model the plain way, with the same thread count as the pipeline's engine:
+    a fill-in-the-middle model through the naive FIM integration (`naive.NaiveFim`, it sees
+    the text after the cursor), any other with the text before the cursor alone."""
+    from ghostwright.engine.local import read_fim_tokens
+    from ghostwright.evaluation.naive import NaiveCompleter, NaiveFim
 
+    if read_fim_tokens(model_path) is not None:
+        fim = NaiveFim(model_path, threads=settings.threads)
+
+        def fill(position: Position) -> tuple[str, float | None]:
+            return fim.fill(position.prefix, position.document[position.offset :], False), None
+
+        try:
+            fim.fill(_WARM_UP, "\n", multi_line=False)
+            return [_timed(fill, position) for position in positions]
+        finally:
+            fim.close()
     completer = NaiveCompleter(model_path, threads=settings.threads)
+
+    def plain(position: Position) -> tuple[str, float | None]:
+        result = completer.complete(position.prefix)
+        return result.text, result.model_ms
+
     try:
         completer.complete(_WARM_UP)
-        attempts = []
-        for index, position in enumerate(positions, 1):
-            started = time.perf_counter()
-            result = completer.complete(position.prefix)
-            latency = (time.perf_counter() - started) * 1000.0
-            shown = result.text if result.text.strip() else None
-            attempts.append(Attempt(shown, latency, result.model_ms))
-            log.debug("naive %d/%d %.0f ms", index, len(positions), latency)
+        return [_timed(plain, position) for position in positions]
     finally:
         completer.close()
-    return attempts
+
+
+def _timed(ask: Callable[[Position], tuple[str, float | None]], position: Position) -> Attempt:
+    """One naive answer with its latency (the model time is the latency where none is told)."""
+    started = time.perf_counter()
+    text, model_ms = ask(position)
+    latency = (time.perf_counter() - started) * 1000.0
+    shown = text if text.strip() else None
+    return Attempt(shown, latency, latency if model_ms is None else model_ms)
 
 
 def evaluate_completion(options: EvalOptions) -> EvalReport:
@@ -291,8 +315,17 @@ def evaluate_completion(options: EvalOptions) -> EvalReport:
 
     if options.n < 1:
         raise GhostwrightError(f"--n {options.n} asks for no positions: pass 1 or more.")
-    corpus = options.corpus or default_corpus()
-    files = corpus_files(corpus, options.split)
+    if options.corpus is None and options.language != "python":
+        from ghostwright.evaluation import corpora
+
+        chosen = corpora.corpora(options.split, (options.language,))
+        if not chosen:
+            raise GhostwrightError(f"No {options.language} corpus in the {options.split} split.")
+        corpus = corpora.corpus_root() / "sources"
+        files = [path for source in chosen for path in corpora.corpus_files(source)]
+    else:
+        corpus = options.corpus or default_corpus()
+        files = corpus_files(corpus, options.split)
     positions = pick_positions(files, options.n, options.seed)
     if not positions:
         raise GhostwrightError(f"No completion positions found in the {options.split} split.")
@@ -308,6 +341,7 @@ def evaluate_completion(options: EvalOptions) -> EvalReport:
     return EvalReport(
         corpus=corpus,
         split=options.split,
+        language=options.language,
         seed=options.seed,
         files_in_split=len(files),
         files_sampled=len({position.file for position in positions}),
@@ -326,6 +360,7 @@ def report_json(report: EvalReport) -> dict[str, object]:
     return {
         "corpus": str(report.corpus),
         "split": report.split,
+        "language": report.language,
         "seed": report.seed,
         "files_in_split": report.files_in_split,
         "files_sampled": report.files_sampled,
@@ -382,9 +417,9 @@ def format_table(report: EvalReport) -> str:
     widths = [max(len(row[column]) for row in table) for column in range(len(table[0]))]
     kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(report.positions_by_kind.items()))
     lines = [
-        f"Completion eval: {ours.positions} positions in {report.files_sampled} of "
-        f"{report.files_in_split} files ({report.split} split of {report.corpus}, "
-        f"seed {report.seed})",
+        f"Completion eval ({report.language}): {ours.positions} positions in "
+        f"{report.files_sampled} of {report.files_in_split} files ({report.split} split of "
+        f"{report.corpus}, seed {report.seed})",
         f"Positions: {kinds}",
         f"Model {report.model.name}; {report.machine.cores} cores, {report.machine.platform}",
         "",

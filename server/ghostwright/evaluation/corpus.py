@@ -115,12 +115,85 @@ class Position:
     def prefix(self) -> str:
         return self.document[: self.offset]
 
+    @property
+    def language(self) -> str:
+        return language_of(self.file)
+
 
 Cursor = tuple[int, int, PositionKind]
 """(1-based line, 0-based column, kind): a position before its document is cut."""
 
 
-def _cursors(text: str) -> Iterator[Cursor]:
+LANGUAGE_OF_SUFFIX = {
+    ".py": "python",
+    ".c": "c",
+    ".h": "cpp",
+    ".cpp": "cpp",
+    ".cc": "cpp",
+    ".hpp": "cpp",
+    ".java": "java",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".ts": "typescript",
+}
+"""The LSP languageId of a corpus file, by its suffix (a `.h` is read as C++)."""
+
+
+def language_of(path: Path) -> str:
+    return LANGUAGE_OF_SUFFIX.get(path.suffix.lower(), "plaintext")
+
+
+def _cursors(text: str, language_id: str = "python") -> Iterator[Cursor]:
+    """Every candidate cursor of a file: from Python's tokenizer, or from the tree-sitter tree
+    of another language (`_tree_cursors`)."""
+    if language_id != "python":
+        yield from _tree_cursors(text, language_id)
+        return
+    yield from _python_cursors(text)
+
+
+_STATEMENT_ENDINGS = ("_statement", "declaration", "_definition")
+"""Node types that are statements (a cursor at their first character is at a statement start)."""
+
+
+def _tree_cursors(text: str, language_id: str) -> Iterator[Cursor]:
+    """Statement starts (the first node of its line whose type is a statement or declaration)
+    and the points after `=` and `(`, outside comments and string literals."""
+    import tree_sitter
+
+    from ghostwright.syntax import language
+
+    grammar = language(language_id)
+    if grammar is None:
+        return
+    tree = tree_sitter.Parser(grammar).parse(text.encode("utf-8"))
+    lines = text.encode("utf-8").split(b"\n")
+
+    def column(row: int, byte_column: int) -> int:
+        return len(lines[row][:byte_column].decode("utf-8", errors="replace"))
+
+    def first_of_line(row: int, byte_column: int) -> bool:
+        return not lines[row][:byte_column].strip()
+
+    found: list[Cursor] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if "comment" in node.type or "string" in node.type or node.type.endswith("_literal"):
+            continue
+        row, byte_column = node.start_point
+        if node.is_named and node.type.endswith(_STATEMENT_ENDINGS) and node.parent is not None:
+            if first_of_line(row, byte_column):
+                found.append((row + 1, column(row, byte_column), "statement"))
+        elif not node.is_named and node.type in ("=", "("):
+            end_row, end_column = node.end_point
+            kind: PositionKind = "after_equals" if node.type == "=" else "after_paren"
+            found.append((end_row + 1, column(end_row, end_column), kind))
+        stack.extend(reversed(node.children))
+    yield from sorted(set(found))
+
+
+def _python_cursors(text: str) -> Iterator[Cursor]:
     """Every candidate cursor of a file; nothing past a point where the code stops tokenizing."""
     at_statement_start = True
     tokens = tokenize.generate_tokens(io.StringIO(text).readline)
@@ -149,12 +222,15 @@ class _Source:
 
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
+        self.language = language_of(path)
         self.text = text
         self.lines = io.StringIO(text).readlines()
         self.starts = list(accumulate((len(line) for line in self.lines), initial=0))
         self.code_start = len(text) - len(text.lstrip())
 
     def _target(self, row: int, column: int) -> str:
+        if row > len(self.lines):
+            return ""
         return self.lines[row - 1].rstrip("\r\n")[column:]
 
     def cursors(self) -> list[Cursor]:
@@ -167,7 +243,7 @@ class _Source:
         """
         return [
             (row, column, kind)
-            for row, column, kind in _cursors(self.text)
+            for row, column, kind in _cursors(self.text, self.language)
             if self.starts[row - 1] + column > self.code_start
             and any(char.isalnum() for char in self._target(row, column))
         ]

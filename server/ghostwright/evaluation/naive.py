@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ghostwright.engine.local import llama_threads
+from ghostwright.errors import GhostwrightError
 from ghostwright.evaluation.replay import DEBOUNCE_S, ContenderRun, RequestOutcome, peak_rss_kib
 from ghostwright.evaluation.typing_trace import Trace, TraceCursor, accepted_part, apply_key
 from ghostwright.logs import route_llama_log
@@ -37,6 +38,9 @@ N_CTX = 2048
 longest answer fit with room to spare."""
 
 COMPLETION_PARAMS: dict[str, Any] = {"max_tokens": 64, "temperature": 0.0, "stop": ["\n"]}
+NAIVE_PREFIX_CHARS = 2000
+NAIVE_SUFFIX_CHARS = 1000
+NAIVE_MAX_TOKENS = 256
 """Greedy, one line, at most 64 tokens: the same for the naive path and the stock server."""
 
 
@@ -90,6 +94,54 @@ class NaiveCompleter:
             prompt_tokens=int(usage["prompt_tokens"]),
             evaluated_tokens=int(perf.n_p_eval),
         )
+
+    def close(self) -> None:
+        self._llama.close()
+
+
+class NaiveFim:
+    """The plain fill-in-the-middle integration of a FIM model, the shape of llama.cpp's
+    `/infill` without its caches: the model's FIM tokens around the last 2,000 characters
+    before the cursor and the next 1,000 after it, greedy; one line, or until the model ends
+    the middle (at most 256 tokens)."""
+
+    def __init__(self, model_path: Path, threads: int = 0) -> None:
+        import llama_cpp
+
+        route_llama_log()
+        generation, prompt = llama_threads(threads)
+        self._llama = llama_cpp.Llama(
+            model_path=str(model_path),
+            n_ctx=4096,
+            n_threads=generation,
+            n_threads_batch=prompt,
+            n_gpu_layers=-1,
+            verbose=False,
+        )
+        vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
+        self._fim = [
+            int(llama_cpp.llama_vocab_fim_pre(vocab)),
+            int(llama_cpp.llama_vocab_fim_suf(vocab)),
+            int(llama_cpp.llama_vocab_fim_mid(vocab)),
+        ]
+        if min(self._fim) < 0:
+            raise GhostwrightError(f"{model_path.name} has no FIM tokens: naive FIM cannot run")
+
+    def fill(self, prefix: str, suffix: str, multi_line: bool) -> str:
+        def tokens(text: str) -> list[int]:
+            ids: list[int] = self._llama.tokenize(text.encode("utf-8"), add_bos=False)
+            return ids
+
+        pre, suf, mid = self._fim
+        prompt = [pre, *tokens(prefix[-NAIVE_PREFIX_CHARS:]), suf]
+        prompt += [*tokens(suffix[:NAIVE_SUFFIX_CHARS]), mid]
+        output: Any = self._llama.create_completion(
+            prompt,
+            max_tokens=NAIVE_MAX_TOKENS if multi_line else 64,
+            temperature=0.0,
+            stop=None if multi_line else ["\n"],
+        )
+        return str(output["choices"][0]["text"])
 
     def close(self) -> None:
         self._llama.close()

@@ -1,0 +1,162 @@
+"""End to end with a real fill-in-the-middle code model: Qwen2.5-Coder-0.5B through the server.
+
+What a FIM model makes possible, checked on what the model really writes: completing where code
+follows the cursor on its line (without writing that code again), filling a gap in the middle
+of a function without running into the code below, and the warm-up of a newly opened document
+that leaves the first request little to evaluate. The model's exact words may differ between
+CPUs (greedy decoding over slightly different floating point), so the checks are on what the
+pipeline guarantees, not on the words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from ghostwright.completion.postprocess import bracket_balance
+from ghostwright.engine.models import find_model, is_fetched
+from tests.conftest import SERVER_COMMAND, server_env
+from tests.e2e.test_server import open_document, wait_for_state, watch_status
+
+MODEL = find_model("qwen2.5-coder-0.5b")
+HOME = Path(tempfile.mkdtemp(prefix="ghostwright-fim-model-"))
+WAIT_S = 120.0
+
+
+@pytest_lsp.fixture(
+    scope="module",
+    config=ClientServerConfig(
+        server_command=SERVER_COMMAND,
+        server_env=server_env(HOME, GHOSTWRIGHT_MODEL=str(MODEL.cached_path)),
+    ),
+)
+async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
+    if not is_fetched(MODEL):
+        pytest.fail(f"{MODEL.name} is not fetched: run `make fim-model` (make test does)")
+    statuses = watch_status(lsp_client)
+    await lsp_client.initialize_session(
+        types.InitializeParams(capabilities=types.ClientCapabilities())
+    )
+    assert (await wait_for_state(statuses, "ready", "failed"))["state"] == "ready"
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def invoked(
+    client: LanguageClient, uri: str, line: int, character: int
+) -> list[types.InlineCompletionItem]:
+    result = await asyncio.wait_for(
+        client.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=line, character=character),
+                context=types.InlineCompletionContext(
+                    trigger_kind=types.InlineCompletionTriggerKind.Invoked
+                ),
+            )
+        ),
+        WAIT_S,
+    )
+    assert isinstance(result, types.InlineCompletionList)
+    return list(result.items)
+
+
+def text_of(item: types.InlineCompletionItem) -> str:
+    assert isinstance(item.insert_text, str)
+    return item.insert_text
+
+
+C_LOOP = "\r\n".join(
+    [
+        "int sum(int *a, int n) {",
+        "    int s = 0;",
+        "    for () {",
+        "        s += a[i];",
+        "    }",
+        "    return s;",
+        "}",
+        "",
+    ]
+)
+
+
+async def test_a_condition_is_filled_where_code_follows_the_cursor(client: LanguageClient) -> None:
+    """`for (|) {` in a CRLF file: a prefix-only model is not asked there; a FIM model fills
+    the header and stops before `) {`, which it would otherwise write again."""
+    uri = "file:///fim/sum.c"
+    open_document(client, uri, C_LOOP, "c")
+    items = await invoked(client, uri, 2, len("    for ("))
+    assert items, "a FIM model completes where code follows the cursor"
+    fill = text_of(items[0])
+    assert fill.strip() and "\n" not in fill
+    line = "    for (" + fill + ") {"
+    assert bracket_balance(line) == 1, line  # only the block's `{` stays open
+    assert not re.sub(r"\s", "", fill).endswith(("){", ")")), f"the rest was echoed: {line!r}"
+
+
+PY_GAP = "\n".join(
+    [
+        "def mean(values):",
+        '    """The arithmetic mean of a non-empty list of numbers."""',
+        "    total = 0",
+        "    ",
+        "    return total / len(values)",
+        "",
+        "",
+        "print(mean([1, 2, 3]))",
+        "",
+    ]
+)
+
+
+async def test_a_gap_in_a_function_is_filled_without_running_into_the_code_below(
+    client: LanguageClient,
+) -> None:
+    uri = "file:///fim/mean.py"
+    open_document(client, uri, PY_GAP)
+    items = await invoked(client, uri, 3, 4)
+    assert items
+    lines = text_of(items[0]).split("\n")
+    assert lines[0].strip(), "the gap's first line"
+    below = {"    return total / len(values)", "print(mean([1, 2, 3]))"}
+    assert not below & {line.rstrip() for line in lines}, lines
+    assert all(line.strip() for line in lines), f"no blank line inside the block: {lines}"
+
+
+async def test_a_warm_up_leaves_the_first_request_little_to_evaluate(
+    client: LanguageClient,
+) -> None:
+    """Opened, not yet asked: the server evaluates the document's prompt while the person reads
+    it; the first request then evaluates only what differs (its suffix and the cursor)."""
+    uri = "file:///fim/warm.py"
+    source = "".join(f"def f{i}(x):\n    return x * {i} + {i * i}\n\n\n" for i in range(12))
+    open_document(client, uri, source + "def g(x):\n    return ")
+    warmed = await logged(client, rf"warm-up of {re.escape(uri)}: (\d+) prompt tokens in the KV")
+    assert int(warmed[0]) > 100  # all of it, before any request
+    seen = len(client.log_messages)
+    await invoked(client, uri, source.count("\n") + 1, len("    return "))
+    generation = await logged(
+        client, r"generation \w+: (\d+) prompt tokens \((\d+) reused\)", after=seen
+    )
+    prompt_tokens, reused = int(generation[0]), int(generation[1])
+    assert reused >= int(warmed[0]) - 2 and prompt_tokens - reused <= 8, generation
+
+
+async def logged(client: LanguageClient, pattern: str, after: int = 0) -> tuple[str, ...]:
+    """The groups of the newest server log line matching `pattern` among those after the
+    first `after` (waiting for one: log messages may trail a response)."""
+    compiled = re.compile(pattern)
+    for _ in range(int(WAIT_S * 20)):
+        for message in reversed(client.log_messages[after:]):
+            found = compiled.search(message.message)
+            if found:
+                return found.groups()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no log line matching {pattern!r}")
