@@ -23,6 +23,7 @@ import importlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import tree_sitter
 
@@ -63,6 +64,29 @@ _GRAMMAR_WHEELS = {
 
 LANGUAGE_IDS = frozenset(_GRAMMAR_OF_LANGUAGE_ID)
 """The LSP languageIds that get a syntax tree; any other is plain text."""
+
+LANGUAGE_OF_SUFFIX = {
+    ".py": "python",
+    ".js": "javascript",
+    ".jsx": "javascriptreact",
+    ".mjs": "javascript",
+    ".ts": "typescript",
+    ".tsx": "typescriptreact",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
+    ".c": "c",
+    ".h": "cpp",
+    ".cpp": "cpp",
+    ".cc": "cpp",
+    ".hpp": "cpp",
+}
+"""The languageId of a file opened outside an editor (the CLI, the evals), by its suffix; a
+`.h` header is read as C++, whose grammar parses C headers too."""
+
+
+def language_of_path(path: Path) -> str:
+    return LANGUAGE_OF_SUFFIX.get(path.suffix.lower(), "plaintext")
 
 
 @functools.cache

@@ -12,24 +12,7 @@ from typing import Any, TextIO
 
 from ghostwright.engine.base import Engine
 from ghostwright.errors import GhostwrightError
-
-_LANGUAGE_OF_SUFFIX = {
-    ".py": "python",
-    ".js": "javascript",
-    ".jsx": "javascriptreact",
-    ".mjs": "javascript",
-    ".ts": "typescript",
-    ".tsx": "typescriptreact",
-    ".go": "go",
-    ".rs": "rust",
-    ".java": "java",
-    ".c": "c",
-    ".h": "c",
-    ".cpp": "cpp",
-    ".cc": "cpp",
-    ".hpp": "cpp",
-}
-
+from ghostwright.syntax import language_of_path
 
 MAX_FIXES = 50
 """Most fixes one `ghostwright repair` run makes."""
@@ -87,7 +70,7 @@ def cmd_repair(args: argparse.Namespace, stdout: TextIO) -> int:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise GhostwrightError(f"cannot read {path}: {exc}") from exc
-    language_id = _LANGUAGE_OF_SUFFIX.get(path.suffix.lower(), "plaintext")
+    language_id = language_of_path(path)
     problems = check(language_id, text)
 
     def row_of(offset: int) -> int:

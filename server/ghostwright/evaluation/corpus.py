@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from ghostwright.errors import GhostwrightError
+from ghostwright.syntax import language_of_path
 
 VALIDATION_PACKAGES = frozenset({"email", "json", "http", "logging", "xml"})
 """Top-level stdlib packages held out for validation: mature, varied, and about 30,000 lines."""
@@ -117,30 +118,11 @@ class Position:
 
     @property
     def language(self) -> str:
-        return language_of(self.file)
+        return language_of_path(self.file)
 
 
 Cursor = tuple[int, int, PositionKind]
 """(1-based line, 0-based column, kind): a position before its document is cut."""
-
-
-LANGUAGE_OF_SUFFIX = {
-    ".py": "python",
-    ".c": "c",
-    ".h": "cpp",
-    ".cpp": "cpp",
-    ".cc": "cpp",
-    ".hpp": "cpp",
-    ".java": "java",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".ts": "typescript",
-}
-"""The LSP languageId of a corpus file, by its suffix (a `.h` is read as C++)."""
-
-
-def language_of(path: Path) -> str:
-    return LANGUAGE_OF_SUFFIX.get(path.suffix.lower(), "plaintext")
 
 
 def _cursors(text: str, language_id: str = "python") -> Iterator[Cursor]:
@@ -222,7 +204,7 @@ class _Source:
 
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
-        self.language = language_of(path)
+        self.language = language_of_path(path)
         self.text = text
         self.lines = io.StringIO(text).readlines()
         self.starts = list(accumulate((len(line) for line in self.lines), initial=0))

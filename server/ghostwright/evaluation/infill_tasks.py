@@ -35,24 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ghostwright.syntax import language_of_path
+
 TaskKind = Literal["line", "span", "midline"]
 TASK_KINDS: tuple[TaskKind, ...] = ("line", "span", "midline")
 
 DOCTEST_TIMEOUT_S = 20.0
 """A fill that loops forever fails after this."""
-
-LANGUAGE_OF_SUFFIX = {
-    ".py": "python",
-    ".c": "c",
-    ".h": "c",
-    ".cpp": "cpp",
-    ".cc": "cpp",
-    ".hpp": "cpp",
-    ".java": "java",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".ts": "typescript",
-}
 
 
 @dataclass(frozen=True)
@@ -401,8 +390,8 @@ def c_family_tasks(files: list[Path], per_file: int, total: int, seed: int) -> l
     generator = random.Random(seed)
     found: list[InfillTask] = []
     for path in files:
-        language = LANGUAGE_OF_SUFFIX.get(path.suffix.lower())
-        if language is None or language == "python":
+        language = language_of_path(path)
+        if language in ("plaintext", "python"):
             continue
         try:
             source = path.read_bytes().decode("utf-8")
