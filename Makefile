@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck pytest setup model fim-model bench eval eval-infill fuzz clean
+.PHONY: demo test lint typecheck pytest setup model fim-model bench bench-models eval eval-infill fuzz clean
 
 # llama.cpp's AMX matrix kernels die with SIGILL (`tilezero`) on x86 machines that report AMX
 # here (a Xeon VM, Dec 2026), on the first prompt of more than a few tokens. Where the CPU reports
@@ -65,8 +65,22 @@ test: lint typecheck pytest $(EDITOR_TESTS)
 
 # Replayed editing sessions: Ghostwright, the naive path, a stock llama_cpp.server and the
 # model's own limit, 3 runs, size and context sweeps; writes bench/report.md (bench/README.md).
-bench: model
+# Then the same contenders on the FIM code model (its naive path: the naive FIM integration),
+# once, without sweeps: bench/qwen2.5-coder-0.5b/report.md.
+FIM_BENCH_ARGS ?= --repeat 1 --sizes none --contexts none
+bench: model fim-model
 	$(BIN)/ghostwright bench $(BENCH_ARGS)
+	$(BIN)/ghostwright bench --model qwen2.5-coder-0.5b --out bench/qwen2.5-coder-0.5b $(FIM_BENCH_ARGS)
+
+# The default-model decision (README): Ghostwright alone on each registry model, the same
+# traces, once each, one after the other on this machine: bench/models/<model>/report.md.
+BENCH_MODELS := smollm2-135m-instruct-q4_1 qwen2.5-coder-0.5b qwen2.5-coder-1.5b
+bench-models: model fim-model
+	$(BIN)/ghostwright model fetch qwen2.5-coder-1.5b
+	for name in $(BENCH_MODELS); do \
+		$(BIN)/ghostwright bench --model $$name --no-naive --no-stock --repeat 1 --sizes none \
+			--contexts none --out bench/models/$$name || exit 1; \
+	done
 
 # Suggestions vs. what the standard library's authors wrote, held-out packages (see README).
 eval: model

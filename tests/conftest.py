@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostwright.engine.models import default_model, is_fetched
+from ghostwright.engine.models import ModelSpec, default_model, find_model, is_fetched
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -22,6 +22,30 @@ def default_model_path() -> Path:
     if not is_fetched(spec):
         pytest.fail("the default model is not fetched: run `make model` (make test does)")
     return spec.cached_path
+
+
+@pytest.fixture(scope="session")
+def code_model() -> ModelSpec:
+    """The fill-in-the-middle code model of the FIM tests (Qwen2.5-Coder-0.5B), fetched."""
+    spec = find_model("qwen2.5-coder-0.5b")
+    if not is_fetched(spec):
+        pytest.fail(f"{spec.name} is not fetched: run `make fim-model` (make test does)")
+    return spec
+
+
+def run_ghostwright(
+    home: Path, *args: str, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """`ghostwright ARGS` in a fresh process from the checkout, with `server_env(home)`."""
+    return subprocess.run(
+        [sys.executable, "-m", "ghostwright", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env=server_env(home),
+        check=False,
+    )
 
 
 def server_env(tmp_home: Path, **extra: str) -> dict[str, str]:

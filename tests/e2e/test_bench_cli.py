@@ -5,27 +5,19 @@ timings: the machine running the tests is not a quiet one."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from ghostwright.engine.models import ModelSpec
 from ghostwright.evaluation.model_limit import EngineShape, LimitRequest, measure_limits
-from tests.conftest import REPO, server_env
+from ghostwright.evaluation.naive import NaiveCompleter, NaiveFim, naive_completer
+from tests.conftest import REPO, run_ghostwright
 
 
 def test_quick_bench_runs_every_contender_and_writes_the_report(
     tmp_path: Path, default_model_path: Path
 ) -> None:
     out = tmp_path / "bench"
-    result = subprocess.run(
-        [sys.executable, "-m", "ghostwright", "bench", "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-        env=server_env(tmp_path),
-        check=False,
-    )
+    result = run_ghostwright(tmp_path, "bench", "--quick", "--out", str(out))
     assert result.returncode == 0, result.stdout + result.stderr[-5000:]
     assert "latency p50 (ms)" in result.stdout and "target" in result.stdout
     [report_path] = (out / "results").glob("*-cpu.json")
@@ -77,3 +69,45 @@ def test_the_limit_times_the_tokens_each_answer_needed(default_model_path: Path)
     assert [timing.generated_tokens for timing in timings] == [2, 3, 0]
     assert timings[0].model_ms > 0 and timings[1].model_ms > 0
     assert timings[2].model_ms == 0.0  # nothing to evaluate, nothing generated
+
+
+def test_a_fim_models_bench_runs_its_naive_fim_integration(
+    tmp_path: Path, code_model: ModelSpec
+) -> None:
+    """`--model` runs every contender on a code model; its naive path is the naive FIM
+    integration, which sees the document after the cursor too (a short replay)."""
+    out = tmp_path / "bench"
+    options = ["--files", "1", "--lines", "2", "--repeat", "1", "--speed", "2", "--no-stock"]
+    options += ["--sizes", "none", "--contexts", "none", "--out", str(out)]
+    result = run_ghostwright(tmp_path, "bench", "--model", code_model.name, *options, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
+    [report_path] = (out / "results").glob("*-cpu.json")
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["model"] == str(code_model.cached_path)
+    assert f"--model {code_model.name}" in report["command"]
+    [run] = report["repeats"]
+    by_name = {summary["name"]: summary for summary in run["contenders"]}
+    assert list(by_name) == ["ghostwright", "naive", "limit"]
+    for name in ("ghostwright", "naive"):
+        assert by_name[name]["requests"] > 0 and by_name[name]["errors"] == 0, by_name[name]
+
+
+def test_the_naive_path_of_a_fim_model_fills_the_middle(
+    default_model_path: Path, code_model: ModelSpec
+) -> None:
+    plain = naive_completer(default_model_path)
+    try:
+        assert isinstance(plain, NaiveCompleter)  # SmolLM2 has no FIM tokens
+    finally:
+        plain.close()
+    fim = naive_completer(code_model.cached_path)
+    try:
+        assert isinstance(fim, NaiveFim)
+        prefix = "def area(width, height):\n    return "
+        alone = fim.complete(prefix, "")
+        both = fim.complete(prefix, "\n\n\nprint(area(3, 4))  # 12\n")
+        assert both.prompt_tokens > alone.prompt_tokens + 5  # the suffix is in the prompt
+        assert both.text.strip() and "\n" not in both.text  # one line, as the editor shows
+        assert both.model_ms > 0 and both.latency_ms >= both.model_ms
+    finally:
+        fim.close()

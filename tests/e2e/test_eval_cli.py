@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 
-from tests.conftest import REPO, server_env
+from ghostwright.engine.models import ModelSpec
+from tests.conftest import run_ghostwright
 
 SMALL_STDLIB_FILES = ("tty.py", "secrets.py")
 """Real code no one here wrote, short enough that every prompt is cheap on two cores."""
@@ -22,15 +21,9 @@ def test_eval_completion_compares_with_naive_on_real_files(
     corpus.mkdir()
     for name in SMALL_STDLIB_FILES:
         shutil.copy(Path(sysconfig.get_paths()["stdlib"]) / name, corpus / name)
-    command = [sys.executable, "-m", "ghostwright", "eval", "completion", "--corpus", str(corpus)]
-    result = subprocess.run(
-        [*command, "--split", "all", "--n", "6", "--naive", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        env=server_env(tmp_path),
-        check=False,
+    command = ["eval", "completion", "--corpus", str(corpus)]
+    result = run_ghostwright(
+        tmp_path, *command, "--split", "all", "--n", "6", "--naive", "--json", timeout=300
     )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
@@ -52,26 +45,14 @@ def test_eval_completion_compares_with_naive_on_real_files(
 
 
 def test_eval_infill_fills_real_holes_with_the_server_and_the_naive_fim_path(
-    tmp_path: Path,
+    tmp_path: Path, code_model: ModelSpec
 ) -> None:
     """A small real run with the FIM model: the server and the naive FIM integration fill the
     same holes (a doctested Python package and a C corpus), and the doctests judge."""
-    from ghostwright.engine.models import find_model, is_fetched
-
-    model = find_model("qwen2.5-coder-0.5b")
-    assert is_fetched(model), "run `make fim-model` (make test does)"
-    command = [sys.executable, "-m", "ghostwright", "eval", "infill", "--split", "tune"]
+    command = ["eval", "infill", "--split", "tune"]
     options = ["--n", "1", "--kinds", "line,midline", "--languages", "python,c"]
-    contenders = ["--model", model.name, "--contenders", "ghostwright,naive-fim", "--json"]
-    result = subprocess.run(
-        [*command, *options, *contenders],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=REPO,
-        env=server_env(tmp_path),
-        check=False,
-    )
+    contenders = ["--model", code_model.name, "--contenders", "ghostwright,naive-fim", "--json"]
+    result = run_ghostwright(tmp_path, *command, *options, *contenders, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     payload = json.loads(result.stdout)
     groups = {(g["kind"], g["language"], g["contender"]): g for g in payload["groups"]}
@@ -92,15 +73,8 @@ def test_eval_infill_fills_real_holes_with_the_server_and_the_naive_fim_path(
 def test_eval_completion_in_another_language_uses_its_corpus(tmp_path: Path) -> None:
     """JavaScript from the validation corpus (underscore, from npm), with CRLF files among it:
     positions from its tree-sitter tree, asked of the pipeline as JavaScript."""
-    command = [sys.executable, "-m", "ghostwright", "eval", "completion"]
-    result = subprocess.run(
-        [*command, "--language", "javascript", "--n", "4", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-        env=server_env(tmp_path),
-        check=False,
+    result = run_ghostwright(
+        tmp_path, "eval", "completion", "--language", "javascript", "--n", "4", "--json"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     payload = json.loads(result.stdout)

@@ -14,6 +14,7 @@ import asyncio
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_lsp
@@ -21,13 +22,18 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from ghostwright.completion.postprocess import bracket_balance
+from ghostwright.engine.models import default_model as default_model_spec
 from ghostwright.engine.models import find_model, is_fetched
+from ghostwright.predictor.model import shipped_directory
 from tests.conftest import SERVER_COMMAND, server_env
 from tests.e2e.test_server import open_document, wait_for_state, watch_status
 
 MODEL = find_model("qwen2.5-coder-0.5b")
+FAMILY = MODEL.family
 HOME = Path(tempfile.mkdtemp(prefix="ghostwright-fim-model-"))
 WAIT_S = 120.0
+SESSION: dict[str, Any] = {}
+"""The module's session: its status queue, and the first `ready` status."""
 
 
 @pytest_lsp.fixture(
@@ -44,7 +50,9 @@ async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
     await lsp_client.initialize_session(
         types.InitializeParams(capabilities=types.ClientCapabilities())
     )
-    assert (await wait_for_state(statuses, "ready", "failed"))["state"] == "ready"
+    ready = await wait_for_state(statuses, "ready", "failed")
+    assert ready["state"] == "ready", ready
+    SESSION.update(statuses=statuses, ready=ready)
     yield
     await lsp_client.shutdown_session()
 
@@ -147,6 +155,23 @@ async def test_a_warm_up_leaves_the_first_request_little_to_evaluate(
     )
     prompt_tokens, reused = int(generation[0]), int(generation[1])
     assert reused >= int(warmed[0]) - 2 and prompt_tokens - reused <= 8, generation
+
+
+async def test_the_models_family_picks_its_predictor(client: LanguageClient) -> None:
+    """Qwen2.5-Coder's confidences are not SmolLM2's: its suggestions are judged by the
+    predictor trained with it, and a switch of model in the settings switches the predictor."""
+    qwen = shipped_directory(FAMILY)
+    assert qwen != shipped_directory(), "the Qwen family has no shipped predictor"
+    assert SESSION["ready"]["predictor"] == str(qwen)
+    statuses: asyncio.Queue[dict[str, Any]] = SESSION["statuses"]
+    default_model = str(default_model_spec().cached_path)
+    for settings, expected in (({"model": default_model}, shipped_directory()), ({}, qwen)):
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"ghostwright": settings})
+        )
+        ready = await wait_for_state(statuses, "ready", "failed")
+        assert ready["state"] == "ready", ready
+        assert ready["predictor"] == str(expected), (settings, ready)
 
 
 async def logged(client: LanguageClient, pattern: str, after: int = 0) -> tuple[str, ...]:

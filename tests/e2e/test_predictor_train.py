@@ -42,11 +42,14 @@ def test_simulate_and_train_writes_a_loadable_predictor(
     assert card["data"]["tune_positions"] == 12
     assert card["data"]["validation_positions"] == 4
     assert card["data"]["validation_packages"] == ["json"]
+    assert card["data"]["model_file"] == default_model_path.name
+    assert "model_family" not in card  # SmolLM2: the default predictor's kind
     assert report.simulation["tune"].positions == 12
     assert report.evaluation is not None
 
+    stem = f"rows-{default_model_path.stem}"  # one file per model, split, count and seed
     cached = sorted(path.name for path in rows_dir.iterdir())
-    assert cached == ["rows-tune-n12-seed0.jsonl", "rows-validation-n4-seed1.jsonl"]
+    assert cached == [f"{stem}-tune-n12-seed0.jsonl", f"{stem}-validation-n4-seed1.jsonl"]
     header, rows = read_rows(rows_dir / cached[0])
     assert header is not None and header["key"]["n"] == 12
     assert {row.split for row in rows} == {"tune"}
@@ -68,12 +71,12 @@ def test_simulate_and_train_writes_a_loadable_predictor(
         corpus, tmp_path / "twice", 12, 4, 0, rows_dir=rows_dir, settings=settings, runs=2
     )
     assert sorted(path.name for path in rows_dir.iterdir()) == [
-        "rows-tune-n12-seed0.jsonl",
-        "rows-tune-n12-seed2.jsonl",
-        "rows-validation-n4-seed1.jsonl",
-        "rows-validation-n4-seed3.jsonl",
+        f"{stem}-tune-n12-seed0.jsonl",
+        f"{stem}-tune-n12-seed2.jsonl",
+        f"{stem}-validation-n4-seed1.jsonl",
+        f"{stem}-validation-n4-seed3.jsonl",
     ]
-    _, second = read_rows(rows_dir / "rows-tune-n12-seed2.jsonl")
+    _, second = read_rows(rows_dir / f"{stem}-tune-n12-seed2.jsonl")
     joined = twice.simulation["tune"]
     cursors = {(row.file, row.line, row.column) for row in rows + second}
     assert joined.positions == len(cursors) > 12

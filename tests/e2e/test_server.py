@@ -28,7 +28,10 @@ def watch_status(client: LanguageClient) -> asyncio.Queue[dict[str, Any]]:
 
     @client.feature("ghostwright/status")
     def on_status(params: Any) -> None:
-        queue.put_nowait({"state": params.state, "detail": params.detail})
+        status = {"state": params.state, "detail": params.detail}
+        if getattr(params, "predictor", None) is not None:
+            status["predictor"] = params.predictor
+        queue.put_nowait(status)
 
     return queue
 

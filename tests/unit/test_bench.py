@@ -276,9 +276,11 @@ class OracleCompleter:
         self.latency_ms = latency_ms
         self.chars = chars
         self.prompts: list[str] = []
+        self.suffixes: list[str] = []
 
-    def __call__(self, prefix: str) -> NaiveResult:
+    def __call__(self, prefix: str, suffix: str) -> NaiveResult:
         self.prompts.append(prefix)
+        self.suffixes.append(suffix)
         right = self.original.startswith(prefix)
         following = self.original[len(prefix) : len(prefix) + self.chars] if right else "zzz"
         return NaiveResult(following, self.latency_ms, self.latency_ms / 2, 100, 40)
@@ -291,6 +293,8 @@ def test_naive_replay_accepts_right_suggestions_that_arrive_in_time() -> None:
     assert accepts and sum(accepts) > len(trace.region.text) / 3
     assert all(prompt.startswith(oracle.head) for prompt in oracle.prompts)
     assert oracle.prompts[-1] == oracle.head + trace.region.text  # the request after the end
+    # a FIM model's naive path sees the rest of the document after the cursor
+    assert set(oracle.suffixes) == {trace.region.document[trace.region.offset :]}
     assert any(outcome.shown for outcome in outcomes)
     shown_latency = next(o.latency_ms for o in outcomes if o.shown)
     assert shown_latency is not None and shown_latency >= DEBOUNCE_S * 1000.0 + 5.0 - 1e-6
@@ -505,7 +509,13 @@ def test_command_repeats_the_run() -> None:
     args = build_parser().parse_args(options.command().split()[1:])
     assert (args.files, args.lines, args.seed, args.speed, args.repeat) == (2, 7, 3, 2.5, 4)
     assert args.no_naive and args.no_stock and args.out == "x/y"
-    assert (args.sizes, args.contexts) == ((200, 400), (64,))
+    assert (args.sizes, args.contexts) == ((200, 400), (64,)) and args.model is None
+    # Without sweeps, on a named model: the command line still parses back to the same run.
+    options = dataclasses.replace(options, sizes=(), contexts=(), model="qwen2.5-coder-0.5b")
+    args = build_parser().parse_args(options.command().split()[1:])
+    assert (args.sizes, args.contexts, args.model) == ((), (), "qwen2.5-coder-0.5b")
+    quick = dataclasses.replace(options, quick=True)
+    assert quick.command().startswith("ghostwright bench --quick --model qwen2.5-coder-0.5b")
 
 
 def test_bench_defaults_are_the_full_run_and_sweeps_can_be_skipped() -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from tests.unit.test_train import synthetic_rows
 
+from ghostwright.engine.models import sha256_of
 from ghostwright.predictor import train
 from ghostwright.predictor.features import (
     CursorContext,
@@ -27,7 +28,6 @@ from ghostwright.predictor.model import (
     MODEL_FILES,
     AcceptancePredictor,
     PredictorError,
-    sha256_of,
     shipped_directory,
 )
 from ghostwright.syntax import SyntaxTree

@@ -196,6 +196,7 @@ def _cmd_bench(args: argparse.Namespace, stdout: TextIO) -> int:
         repeat=args.repeat,
         stock=not args.no_stock,
         quick=args.quick,
+        model=args.model,
     )
     return run_bench_command(options, stdout)
 
@@ -343,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N,N,...",
         help="also replay Ghostwright with these prefixTokens settings in 2,000-line documents "
         "(cost vs context; default 256,1024; none to skip)",
+    )
+    bench.add_argument(
+        "--model",
+        help="the model every contender runs (a registry name or a GGUF path; default: the "
+        "configured one)",
     )
     bench.add_argument(
         "--quick",

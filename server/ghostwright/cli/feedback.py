@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
 import json
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ghostwright.errors import GhostwrightError
+from ghostwright.settings import Settings
 
 DEFAULT_VALIDATION = 300
 DEFAULT_TRAIN = 900
@@ -49,7 +51,12 @@ def add_commands(commands: Any, eval_commands: Any) -> None:
         default=DEFAULT_RUNS,
         help="simulation runs with further seeds, joined (--n and --validation are per run)",
     )
-    train.add_argument("--out", help="model directory (default: models/predictor for --simulate)")
+    train.add_argument(
+        "--out",
+        help="model directory (default for --simulate: the shipped predictor of the model's "
+        "family, models/predictor/families/FAMILY, or models/predictor for the default model)",
+    )
+    _model_argument(train)
     train.add_argument(
         "--dask", metavar="SCHEDULER", help="train with lightgbm.dask on this Dask scheduler"
     )
@@ -78,6 +85,7 @@ def add_commands(commands: Any, eval_commands: Any) -> None:
     explain = commands.add_parser("explain", help="why a suggestion was shown or hidden")
     explain.add_argument("id", help="suggestion id (the accept command's argument, the log)")
     explain.add_argument("--database", help="telemetry database (default: the user's)")
+    _model_argument(explain)
     explain.set_defaults(run=cmd_explain)
 
     predictor = eval_commands.add_parser(
@@ -88,8 +96,25 @@ def add_commands(commands: Any, eval_commands: Any) -> None:
     predictor.add_argument("--seed", type=int, default=0)
     predictor.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="simulation runs")
     predictor.add_argument("--plot", metavar="PNG", help="write ROC and PR curves here")
+    _model_argument(predictor)
     predictor.add_argument("--json", action="store_true", help="print one JSON object")
     predictor.set_defaults(run=cmd_eval_predictor)
+
+
+def _model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        help="simulate with this model (a registry name or a GGUF path; default: the configured "
+        "one); the predictor is the one for its family",
+    )
+
+
+def _model_settings(args: argparse.Namespace) -> Settings:
+    """The resolved settings, with --model (where given) as the model."""
+    from ghostwright.settings import resolve_settings
+
+    settings = resolve_settings().settings
+    return dataclasses.replace(settings, model=args.model) if args.model else settings
 
 
 def _database(args: argparse.Namespace) -> Path:
@@ -141,6 +166,7 @@ def cmd_pool(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def cmd_explain(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ghostwright.engine.fim import configured_family
     from ghostwright.predictor.decide import Decision
     from ghostwright.predictor.features import Stage
     from ghostwright.predictor.personal import load_active
@@ -157,7 +183,8 @@ def cmd_explain(args: argparse.Namespace, stdout: TextIO) -> int:
     event = decided[0]
     data = event.data
     features = {k: float(v) for k, v in dict(data.get("features") or {}).items() if v is not None}
-    predictor = load_active()
+    # The predictor of the configured model's family, as the server would load it now.
+    predictor = load_active(configured_family(_model_settings(args)))
     stage: Stage = "context" if data.get("stage") == "gate" else "suggestion"
     decision = Decision(
         str(data.get("stage")),
@@ -187,13 +214,25 @@ def cmd_train(args: argparse.Namespace, stdout: TextIO) -> int:
         return _train_from_telemetry(args, stdout)
     if args.from_parquet:
         return _train_from_parquet(args, stdout)
-    from ghostwright.predictor.model import shipped_directory
+    from ghostwright.engine.fim import configured_family
+    from ghostwright.predictor.model import family_directory, shipped_directory
     from ghostwright.predictor.train import simulate_and_train
 
-    out = Path(args.out) if args.out else shipped_directory()
+    settings = _model_settings(args)
+    family = configured_family(settings)
+    default_out = family_directory(family) if family is not None else shipped_directory()
+    out = Path(args.out) if args.out else default_out
     corpus = Path(args.simulate) if args.simulate else None
     report = simulate_and_train(
-        corpus, out, args.n, args.validation, args.seed, dask_scheduler=args.dask, runs=args.runs
+        corpus,
+        out,
+        args.n,
+        args.validation,
+        args.seed,
+        dask_scheduler=args.dask,
+        runs=args.runs,
+        settings=settings,
+        model_family=family,
     )
     metrics: Any = report.card.get("metrics")
     if args.json:
@@ -212,8 +251,13 @@ def _train_from_telemetry(args: argparse.Namespace, stdout: TextIO) -> int:
 
     if args.dask:
         raise GhostwrightError("--dask trains simulated rows (--simulate) for now")
+    from ghostwright.engine.fim import configured_family
+
     report = train_from_telemetry(
-        _database(args), out_dir=Path(args.out) if args.out else None, seed=args.seed
+        _database(args),
+        out_dir=Path(args.out) if args.out else None,
+        seed=args.seed,
+        family=configured_family(_model_settings(args)),
     )
     if args.json:
         print(json.dumps(report_json(report), indent=2), file=stdout)
@@ -272,6 +316,7 @@ def _train_from_parquet(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def cmd_eval_predictor(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ghostwright.engine.fim import configured_family
     from ghostwright.evaluation.predictor_eval import (
         evaluate_predictor,
         format_table,
@@ -281,14 +326,23 @@ def cmd_eval_predictor(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.predictor.personal import load_active
     from ghostwright.predictor.simulate import simulated_rows
 
+    settings = _model_settings(args)
     training, validation, _ = simulated_rows(
-        None, {"tune": args.n, "validation": args.validation}, args.seed, runs=args.runs
+        None,
+        {"tune": args.n, "validation": args.validation},
+        args.seed,
+        runs=args.runs,
+        settings=settings,
     )
-    report = evaluate_predictor(validation, load_active(), training_rows=training)
+    predictor = load_active(configured_family(settings))
+    report = evaluate_predictor(validation, predictor, training_rows=training)
     if args.plot:
         plot(report, Path(args.plot))
-    print(
-        json.dumps(report_json(report), indent=2) if args.json else format_table(report),
-        file=stdout,
-    )
+    model = settings.model or "the default model"
+    if args.json:
+        payload = {**report_json(report), "model": model, "predictor": str(predictor.directory)}
+        print(json.dumps(payload, indent=2), file=stdout)
+    else:
+        print(f"rows simulated with {model}; predictor {predictor.directory}", file=stdout)
+        print(format_table(report), file=stdout)
     return 0

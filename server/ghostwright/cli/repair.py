@@ -184,9 +184,6 @@ def cmd_eval_repair(args: argparse.Namespace, stdout: TextIO) -> int:
     if not args.no_model:
         engine, model_name, _ = _load_engine()
 
-    def progress(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
     report = run_repair_eval(
         engine,
         corpus=Path(args.corpus) if args.corpus else None,
@@ -195,7 +192,6 @@ def cmd_eval_repair(args: argparse.Namespace, stdout: TextIO) -> int:
         model_only_per_kind=0 if args.no_model else args.model_only,
         seed=args.seed,
         model_name=model_name,
-        progress=progress,
     )
     if args.json:
         print(json.dumps(report.as_dict(), indent=2), file=stdout)

@@ -11,11 +11,14 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ghostwright.engine.gguf import GgufInfo
-from ghostwright.engine.models import models_file_text
+from ghostwright.engine.gguf import GgufInfo, read_gguf
+from ghostwright.engine.models import models_file_text, resolve_model_path
+from ghostwright.errors import GhostwrightError
 from ghostwright.prompt import FimTokens
+from ghostwright.settings import Settings
 
 TokenLookup = Callable[[str], int | None]
 """The id of the single vocabulary token with this text, or None."""
@@ -47,6 +50,27 @@ def fim_families(text: str | None = None) -> list[FimFamily]:
     """The families of `models/fim.toml` (or of the given TOML text)."""
     data = tomllib.loads(text if text is not None else models_file_text("fim.toml"))
     return [_family(entry) for entry in data.get("fim", [])]
+
+
+def family_of(info: GgufInfo, families: list[FimFamily] | None = None) -> str | None:
+    """The family (`models/fim.toml`) whose names match the model's metadata, or None."""
+    found = (f for f in (families if families is not None else fim_families()) if f.matches(info))
+    return next((family.family for family in found), None)
+
+
+def model_family(path: Path) -> str | None:
+    """The family of the model file at `path` (its metadata only: milliseconds), or None.
+    Raises `ModelLoadError` when the file is not a readable GGUF."""
+    return family_of(read_gguf(path, check_tensors=False))
+
+
+def configured_family(settings: Settings) -> str | None:
+    """The family of the model the settings name, or None where it is unknown (the file is
+    not fetched yet, or not a GGUF: the model's load reports that)."""
+    try:
+        return model_family(resolve_model_path(settings))
+    except GhostwrightError:
+        return None
 
 
 def _family(entry: Mapping[str, Any]) -> FimFamily:

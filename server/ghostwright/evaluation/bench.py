@@ -98,6 +98,7 @@ from ghostwright.evaluation.replay import (
 )
 from ghostwright.evaluation.stock_server import replay_stock
 from ghostwright.evaluation.typing_trace import Trace, resize_document, trace_file
+from ghostwright.progress import Advance, progress
 
 if TYPE_CHECKING:
     from ghostwright.settings import Settings
@@ -143,13 +144,19 @@ class BenchOptions:
     repeat: int = 1
     stock: bool = True
     quick: bool = False
+    model: str | None = None
+    """A registry name or GGUF path (None: the configured model)."""
 
     def command(self) -> str:
         """The command line that repeats this run exactly."""
+        model = [f"--model {self.model}"] if self.model else []
         if self.quick:
-            return f"ghostwright bench --quick --seed {self.seed} --out {self.out}"
+            return " ".join(
+                ["ghostwright bench --quick", *model, f"--seed {self.seed} --out {self.out}"]
+            )
         parts = [
             "ghostwright bench",
+            *model,
             f"--files {self.files}",
             f"--lines {self.lines}",
             f"--repeat {self.repeat}",
@@ -157,8 +164,8 @@ class BenchOptions:
             f"--speed {self.speed:g}",
             *([] if self.naive else ["--no-naive"]),
             *([] if self.stock else ["--no-stock"]),
-            f"--sizes {','.join(map(str, self.sizes))}",
-            f"--contexts {','.join(map(str, self.contexts))}",
+            f"--sizes {','.join(map(str, self.sizes)) or 'none'}",
+            f"--contexts {','.join(map(str, self.contexts)) or 'none'}",
             f"--out {self.out}",
         ]
         return " ".join(parts)
@@ -1013,21 +1020,36 @@ def _sweep_variants(options: BenchOptions, default_prefix: int) -> list[_Variant
     return list(dict.fromkeys(variants))
 
 
+def _replayed_contenders(options: BenchOptions) -> list[str]:
+    """The contenders that replay the traces themselves (the limit only re-times answers)."""
+    return [
+        "ghostwright",
+        *(["naive"] if options.naive else []),
+        *(["stock"] if options.stock else []),
+    ]
+
+
+def steps_per_repeat(options: BenchOptions) -> int:
+    """Replays in one run: every contender, the limit, every sweep variant."""
+    from ghostwright.settings import Settings
+
+    variants = _sweep_variants(options, Settings().prefix_tokens)
+    return len(_replayed_contenders(options)) + 1 + len(variants)
+
+
 def run_repeat(
     options: BenchOptions,
     traces: Sequence[Trace],
     model: Path,
     index: int,
     filler: Sequence[Path],
+    advance: Advance = lambda amount: None,
 ) -> RepeatResult:
-    """One run of every contender in turn (the order rotated by `index`), then the sweeps."""
+    """One run of every contender in turn (the order rotated by `index`), then the sweeps;
+    `advance(1)` after each replay."""
     from ghostwright.settings import Settings
 
-    names = [
-        "ghostwright",
-        *(["naive"] if options.naive else []),
-        *(["stock"] if options.stock else []),
-    ]
+    names = _replayed_contenders(options)
     names = names[index % len(names) :] + names[: index % len(names)]
     runs: dict[str, ContenderRun] = {}
     answers: list[LimitRequest] = []
@@ -1040,8 +1062,10 @@ def run_repeat(
             runs[name] = in_fresh_process(replay_naive, list(traces), model, options.speed, threads)
         else:
             runs[name] = asyncio.run(replay_stock(traces, model, options.speed, threads))
+        advance(1)
     log.info("contender limit (%d answers)", len(answers))
     runs["limit"] = limit_run(answers, traces, model, options.speed)
+    advance(1)
     default_prefix = Settings().prefix_tokens
     swept: dict[_Variant, ContenderSummary] = {}
     notes = [note for run in runs.values() for note in run.notes]
@@ -1051,6 +1075,7 @@ def run_repeat(
         prefix = None if variant.prefix_tokens == default_prefix else variant.prefix_tokens
         run, _ = asyncio.run(replay_ghostwright(resized, options.speed, model, prefix))
         swept[variant] = summarize(run)
+        advance(1)
         where = f"sweep ({variant.lines} lines, prefixTokens {variant.prefix_tokens})"
         notes += [f"{where}: {note}" for note in run.notes if "server ready" not in note]
     order = [name for name in CONTENDERS if name in runs]
@@ -1103,14 +1128,19 @@ def run_bench(options: BenchOptions) -> BenchReport:
     options = options.effective()
     check_options(options)
     started = time.perf_counter()
-    model = resolve_model_path(resolve_settings().settings)
+    settings = resolve_settings().settings
+    if options.model is not None:
+        settings = dataclasses.replace(settings, model=options.model)
+    model = resolve_model_path(settings)
     traces = choose_traces(options.files, options.lines, options.seed)
     filler = corpus_files(default_corpus(), CORPUS_SPLIT)
     machine = Machine.current(server_settings().threads)
     repeats = []
-    for index in range(options.repeat):
-        log.info("run %d of %d", index + 1, options.repeat)
-        repeats.append(run_repeat(options, traces, model, index, filler))
+    steps = options.repeat * steps_per_repeat(options)
+    with progress("bench", steps, unit="replays") as advance:
+        for index in range(options.repeat):
+            log.info("run %d of %d", index + 1, options.repeat)
+            repeats.append(run_repeat(options, traces, model, index, filler, advance))
     return BenchReport(
         timestamp=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
         command=options.command(),

@@ -603,8 +603,10 @@ METHOD = (
     "types next, skipping those keys.",
     "- Ghostwright: the real server over stdio (LSP), defaults, a fresh config and data "
     "directory. Naive path: the same model through llama-cpp-python's `create_completion`, the "
-    "last 4,096 characters as the prompt, greedy, one line; it blocks the editor while it "
-    "computes. Stock server: `python -m llama_cpp.server` on loopback with the naive path's "
+    "last 4,096 characters as the prompt, greedy, one line (for a fill-in-the-middle model the "
+    "naive FIM integration: its FIM tokens around the last 2,000 characters before the cursor "
+    "and the next 1,000 after it); it blocks the editor while it computes. Stock server: "
+    "`python -m llama_cpp.server` on loopback with the naive path's "
     "prompts over streaming `/v1/completions`, the stream closed when a request is superseded. "
     "Limit: for each answer Ghostwright's model computed (every finished generation, those "
     "carried on into the cache after the editor cancelled their request included), llama.cpp's "

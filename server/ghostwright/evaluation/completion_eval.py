@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ghostwright.errors import GhostwrightError
 from ghostwright.evaluation.corpus import (
@@ -46,7 +47,13 @@ from ghostwright.evaluation.corpus import (
     default_corpus,
     pick_positions,
 )
+from ghostwright.progress import progress
 from ghostwright.settings import Settings
+
+if TYPE_CHECKING:
+    from ghostwright.completion.pipeline import CompletionPipeline
+    from ghostwright.engine.base import Engine
+    from ghostwright.predictor.decide import Judge
 
 log = logging.getLogger(__name__)
 
@@ -207,96 +214,104 @@ def run_ghostwright(
     parse tree gives the prompt its context and checks the suggestion (the server's
     `CompletionService` does the same around the same calls)."""
     from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest
+    from ghostwright.engine.fim import model_family
+    from ghostwright.engine.local import LocalEngine
+    from ghostwright.predictor.decide import Judge
+    from ghostwright.predictor.features import History
+    from ghostwright.predictor.personal import load_active
+
+    engine = LocalEngine(model_path, settings)
+    pipeline = CompletionPipeline(settings)
+    judge = Judge(load_active(model_family(model_path)), History, settings.predictor_threshold)
+    try:
+        warm_up = CompletionRequest("untitled:warm-up.py", 0, "python", _WARM_UP, len(_WARM_UP))
+        pipeline.complete(engine, warm_up, threading.Event())
+        attempts = []
+        with progress("ghostwright", len(positions), unit="positions") as advance:
+            for position in positions:
+                attempts.append(_pipeline_attempt(pipeline, engine, judge, position))
+                advance(1)
+    finally:
+        engine.close()
+    return attempts
+
+
+def _pipeline_attempt(
+    pipeline: CompletionPipeline, engine: Engine, judge: Judge, position: Position
+) -> Attempt:
+    """The full pipeline's answer at one position, timed from the request on."""
+    from ghostwright.completion.pipeline import CompletionRequest
     from ghostwright.completion.structure import (
         RecentChunks,
         comment_marker,
         gather_context,
         refine_suggestion,
     )
-    from ghostwright.engine.local import LocalEngine
-    from ghostwright.predictor.decide import Judge
-    from ghostwright.predictor.features import History
-    from ghostwright.predictor.personal import load_active
     from ghostwright.syntax import SyntaxTree
 
-    engine = LocalEngine(model_path, settings)
-    pipeline = CompletionPipeline(settings)
-    judge = Judge(load_active(), History, settings.predictor_threshold)
-    never = threading.Event()
-    try:
-        warm_up = CompletionRequest("untitled:warm-up.py", 0, "python", _WARM_UP, len(_WARM_UP))
-        pipeline.complete(engine, warm_up, never)
-        attempts = []
-        for index, position in enumerate(positions, 1):
-            uri = position.file.resolve().as_uri()
-            # The server keeps each open document's tree up to date edit by edit; the parse
-            # from scratch here stands for that and is not charged to the request.
-            language = position.language
-            tree = SyntaxTree(language, position.document)
-            started = time.perf_counter()
-            request = CompletionRequest(
-                uri,
-                0,
-                language,
-                position.document,
-                position.offset,
-                context=gather_context(uri, tree, position.offset, (), RecentChunks()),
-                comment=comment_marker(language),
-            )
-            suggestion = pipeline.complete(engine, request, never)
-            text = refine_suggestion(tree, position.offset, suggestion.text) if suggestion else ""
-            if suggestion is not None and text:
-                # The acceptance predictor's filter, as the server applies it (no history:
-                # every position is a fresh session).
-                cursor = judge.cursor(language, position.document, position.offset, tree)
-                decision = judge.judge(
-                    cursor,
-                    text,
-                    suggestion.token_logprobs,
-                    suggestion.token_entropies,
-                    suggestion.stop_reason,
-                )
-                text = text if decision.show else ""
-            latency = (time.perf_counter() - started) * 1000.0
-            if suggestion is None or not text:
-                attempts.append(Attempt(None, latency, None))
-            else:
-                attempts.append(Attempt(text, latency, suggestion.model_ms, suggestion.score))
-            log.debug("ghostwright %d/%d %.0f ms", index, len(positions), latency)
-    finally:
-        engine.close()
-    return attempts
+    uri = position.file.resolve().as_uri()
+    # The server keeps each open document's tree up to date edit by edit; the parse from
+    # scratch here stands for that and is not charged to the request.
+    language = position.language
+    tree = SyntaxTree(language, position.document)
+    started = time.perf_counter()
+    request = CompletionRequest(
+        uri,
+        0,
+        language,
+        position.document,
+        position.offset,
+        context=gather_context(uri, tree, position.offset, (), RecentChunks()),
+        comment=comment_marker(language),
+    )
+    suggestion = pipeline.complete(engine, request, threading.Event())
+    text = refine_suggestion(tree, position.offset, suggestion.text) if suggestion else ""
+    if suggestion is not None and text:
+        # The acceptance predictor's filter, as the server applies it (no history: every
+        # position is a fresh session).
+        cursor = judge.cursor(language, position.document, position.offset, tree)
+        decision = judge.judge(
+            cursor,
+            text,
+            suggestion.token_logprobs,
+            suggestion.token_entropies,
+            suggestion.stop_reason,
+        )
+        text = text if decision.show else ""
+    latency = (time.perf_counter() - started) * 1000.0
+    if suggestion is None or not text:
+        return Attempt(None, latency, None)
+    return Attempt(text, latency, suggestion.model_ms, suggestion.score)
 
 
 def run_naive(positions: Sequence[Position], settings: Settings, model_path: Path) -> list[Attempt]:
     """Ask the same model the plain way, with the same thread count as the pipeline's engine:
     a fill-in-the-middle model through the naive FIM integration (`naive.NaiveFim`, it sees
     the text after the cursor), any other with the text before the cursor alone."""
-    from ghostwright.engine.local import read_fim_tokens
-    from ghostwright.evaluation.naive import NaiveCompleter, NaiveFim
+    from ghostwright.evaluation.naive import naive_completer
 
-    if read_fim_tokens(model_path) is not None:
-        fim = NaiveFim(model_path, threads=settings.threads)
+    completer = naive_completer(model_path, settings.threads)
 
-        def fill(position: Position) -> tuple[str, float | None]:
-            return fim.fill(position.prefix, position.document[position.offset :], False), None
-
-        try:
-            fim.fill(_WARM_UP, "\n", multi_line=False)
-            return [_timed(fill, position) for position in positions]
-        finally:
-            fim.close()
-    completer = NaiveCompleter(model_path, threads=settings.threads)
-
-    def plain(position: Position) -> tuple[str, float | None]:
-        result = completer.complete(position.prefix)
+    def ask(position: Position) -> tuple[str, float | None]:
+        result = completer.complete(position.prefix, position.document[position.offset :])
         return result.text, result.model_ms
 
     try:
-        completer.complete(_WARM_UP)
-        return [_timed(plain, position) for position in positions]
+        completer.complete(_WARM_UP, "\n")
+        return _each(ask, positions)
     finally:
         completer.close()
+
+
+def _each(
+    ask: Callable[[Position], tuple[str, float | None]], positions: Sequence[Position]
+) -> list[Attempt]:
+    attempts = []
+    with progress("naive", len(positions), unit="positions") as advance:
+        for position in positions:
+            attempts.append(_timed(ask, position))
+            advance(1)
+    return attempts
 
 
 def _timed(ask: Callable[[Position], tuple[str, float | None]], position: Position) -> Attempt:

@@ -228,10 +228,10 @@ def _naive_fills(
     naive = NaiveFim(model)
     found = []
     try:
-        naive.fill("def f():\n    return ", "\n", multi_line)  # untimed warm-up
+        naive.complete("def f():\n    return ", "\n", multi_line)  # untimed warm-up
         for task in tasks:
             started = time.perf_counter()
-            text = naive.fill(task.prefix, task.suffix, multi_line)
+            text = naive.complete(task.prefix, task.suffix, multi_line).text
             found.append((text, (time.perf_counter() - started) * 1000.0))
             advance(1)
     finally:

@@ -65,7 +65,6 @@ class NaiveCompleter:
         import llama_cpp
 
         route_llama_log()
-        self._lib = llama_cpp
         generation_threads, prompt_threads = llama_threads(threads)  # as Ghostwright's engine
         self._llama = llama_cpp.Llama(
             model_path=str(model_path),
@@ -76,24 +75,10 @@ class NaiveCompleter:
             verbose=False,
         )
 
-    def complete(self, prefix: str) -> NaiveResult:
-        """Greedy single-line continuation of the last `WINDOW_CHARS` characters of `prefix`."""
-        context = self._llama.ctx
-        self._lib.llama_perf_context_reset(context)
-        started = time.perf_counter()
-        prompt = naive_prompt(prefix)
-        output = self._llama.create_completion(prompt, echo=False, **COMPLETION_PARAMS)
-        latency = (time.perf_counter() - started) * 1000.0
-        perf = self._lib.llama_perf_context(context)
-        text = str(output["choices"][0]["text"])  # type: ignore[index]
-        usage = output["usage"]  # type: ignore[index]
-        return NaiveResult(
-            text=text,
-            latency_ms=latency,
-            model_ms=float(perf.t_p_eval_ms + perf.t_eval_ms),
-            prompt_tokens=int(usage["prompt_tokens"]),
-            evaluated_tokens=int(perf.n_p_eval),
-        )
+    def complete(self, prefix: str, suffix: str = "") -> NaiveResult:
+        """Greedy single-line continuation of the last `WINDOW_CHARS` characters of `prefix`
+        (the text after the cursor, `suffix`, is not seen: a plain model has no place for it)."""
+        return _timed_completion(self._llama, naive_prompt(prefix), echo=False, **COMPLETION_PARAMS)
 
     def close(self) -> None:
         self._llama.close()
@@ -108,7 +93,12 @@ class NaiveFim:
     def __init__(self, model_path: Path, threads: int = 0) -> None:
         import llama_cpp
 
-        route_llama_log()
+        from ghostwright.engine.local import read_fim_tokens
+
+        fim = read_fim_tokens(model_path)  # the tokens Ghostwright's prompt uses too
+        if fim is None or fim.middle is None:
+            raise GhostwrightError(f"{model_path.name} has no PSM FIM tokens: naive FIM cannot run")
+        self._fim = (fim.prefix, fim.suffix, fim.middle)
         generation, prompt = llama_threads(threads)
         self._llama = llama_cpp.Llama(
             model_path=str(model_path),
@@ -118,16 +108,11 @@ class NaiveFim:
             n_gpu_layers=-1,
             verbose=False,
         )
-        vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
-        self._fim = [
-            int(llama_cpp.llama_vocab_fim_pre(vocab)),
-            int(llama_cpp.llama_vocab_fim_suf(vocab)),
-            int(llama_cpp.llama_vocab_fim_mid(vocab)),
-        ]
-        if min(self._fim) < 0:
-            raise GhostwrightError(f"{model_path.name} has no FIM tokens: naive FIM cannot run")
 
-    def fill(self, prefix: str, suffix: str, multi_line: bool) -> str:
+    def complete(self, prefix: str, suffix: str, multi_line: bool = False) -> NaiveResult:
+        """The model's fill between `prefix` and `suffix`: one line, or (`multi_line`) until
+        the model ends the middle."""
+
         def tokens(text: str) -> list[int]:
             ids: list[int] = self._llama.tokenize(text.encode("utf-8"), add_bos=False)
             return ids
@@ -135,16 +120,39 @@ class NaiveFim:
         pre, suf, mid = self._fim
         prompt = [pre, *tokens(prefix[-NAIVE_PREFIX_CHARS:]), suf]
         prompt += [*tokens(suffix[:NAIVE_SUFFIX_CHARS]), mid]
-        output: Any = self._llama.create_completion(
+        return _timed_completion(
+            self._llama,
             prompt,
             max_tokens=NAIVE_MAX_TOKENS if multi_line else 64,
             temperature=0.0,
             stop=None if multi_line else ["\n"],
         )
-        return str(output["choices"][0]["text"])
 
     def close(self) -> None:
         self._llama.close()
+
+
+def _timed_completion(llama: Any, prompt: str | list[int], **params: Any) -> NaiveResult:
+    """One `create_completion` with its wall time and llama.cpp's own timings."""
+    import llama_cpp
+
+    context = llama.ctx
+    llama_cpp.llama_perf_context_reset(context)
+    started = time.perf_counter()
+    output: Any = llama.create_completion(prompt, **params)
+    latency = (time.perf_counter() - started) * 1000.0
+    perf = llama_cpp.llama_perf_context(context)
+    return NaiveResult(
+        text=str(output["choices"][0]["text"]),
+        latency_ms=latency,
+        model_ms=float(perf.t_p_eval_ms + perf.t_eval_ms),
+        prompt_tokens=int(output["usage"]["prompt_tokens"]),
+        evaluated_tokens=int(perf.n_p_eval),
+    )
+
+
+Completer = Callable[[str, str], NaiveResult]
+"""A naive path's call: the text before the cursor and the text after it, to its answer."""
 
 
 def _naive_outcome(
@@ -165,7 +173,7 @@ def _naive_outcome(
 
 
 def replay_naive_trace(
-    complete: Callable[[str], NaiveResult], trace: Trace, speed: float
+    complete: Completer, trace: Trace, speed: float
 ) -> tuple[list[RequestOutcome], list[int]]:
     """One region with a blocking completer on a simulated clock (seconds from its start).
 
@@ -179,13 +187,14 @@ def replay_naive_trace(
     accepts: list[int] = []
     cursor = TraceCursor(trace)
     before = trace.region.document[: trace.region.offset]
+    after = trace.region.document[trace.region.offset :]
     last_key = busy_until = 0.0
     while (key := cursor.peek()) is not None:
         due = last_key + key.gap_s / speed
         fire = max(last_key, busy_until) + DEBOUNCE_S / speed
         on_screen = ""
         if fire < due:
-            result = complete(before)
+            result = complete(before, after)
             busy_until = fire + result.latency_ms / 1000.0
             outcome = _naive_outcome(result, last_key, fire, on_time=busy_until <= due)
             outcomes.append(outcome)
@@ -198,21 +207,31 @@ def replay_naive_trace(
         else:
             before = apply_key(before, cursor.advance())
         last_key = due
-    result = complete(before)
+    result = complete(before, after)
     asked = max(last_key, busy_until) + DEBOUNCE_S / speed
     outcomes.append(_naive_outcome(result, last_key, asked, on_time=True))
     return outcomes, accepts
+
+
+def naive_completer(model_path: Path, threads: int = 0) -> NaiveCompleter | NaiveFim:
+    """The naive path for this model: the naive FIM integration where the model has FIM
+    tokens, else the plain prompt."""
+    try:
+        return NaiveFim(model_path, threads=threads)
+    except GhostwrightError:
+        return NaiveCompleter(model_path, threads=threads)
 
 
 def replay_naive(
     traces: Sequence[Trace], model_path: Path, speed: float, threads: int = 0
 ) -> ContenderRun:
     """Write every trace's region with the naive path in the editor's place, with the
-    llama.cpp threads Ghostwright's `threads` setting gives.
+    llama.cpp threads Ghostwright's `threads` setting gives: for a fill-in-the-middle model
+    the naive FIM integration (`NaiveFim`, one line), for any other the plain prompt.
 
     Meant to run in a fresh process: its peak RSS is this process's.
     """
-    completer = NaiveCompleter(model_path, threads=threads)
+    completer = naive_completer(model_path, threads)
     outcomes: list[RequestOutcome] = []
     accepts: list[int] = []
     try:

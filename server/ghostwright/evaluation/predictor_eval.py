@@ -33,8 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from ghostwright.evaluation.completion_eval import percentile
 from ghostwright.predictor.features import Stage
 from ghostwright.predictor.model import AcceptancePredictor
 from ghostwright.predictor.train import (
@@ -165,10 +164,6 @@ def _latency(
     return times
 
 
-def _percentile(values: Sequence[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if values else None
-
-
 def evaluate_predictor(
     rows_validation: Sequence[Row],
     predictor: AcceptancePredictor,
@@ -217,10 +212,10 @@ def evaluate_predictor(
         gate=gate,
         filter=filter_,
         combined=combined,
-        score_p50_ms=_percentile(timings, 50),
-        score_p95_ms=_percentile(timings, 95),
-        context_score_p50_ms=_percentile(context_timings, 50),
-        context_score_p95_ms=_percentile(context_timings, 95),
+        score_p50_ms=percentile(timings, 50),
+        score_p95_ms=percentile(timings, 95),
+        context_score_p50_ms=percentile(context_timings, 50),
+        context_score_p95_ms=percentile(context_timings, 95),
     )
 
 

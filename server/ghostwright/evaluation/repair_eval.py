@@ -15,8 +15,8 @@ from __future__ import annotations
 import ast
 import io
 import itertools
+import logging
 import random
-import statistics
 import threading
 import time
 import tokenize
@@ -25,10 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ghostwright.engine.base import Engine
+from ghostwright.evaluation.completion_eval import percentile
 from ghostwright.evaluation.corpus import Split, corpus_files, default_corpus
+from ghostwright.progress import progress
 from ghostwright.repair.diagnostics import Problem, check
 from ghostwright.repair.pipeline import Repairer, RepairResult
 from ghostwright.repair.verify import SYNTAX_CODES
+
+log = logging.getLogger(__name__)
 
 SYNTAX_KINDS = ("colon", "bracket", "comma", "string", "indentation")
 NAME_KINDS = ("misspelled-name", "missing-import")
@@ -86,11 +90,9 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return round(values[0], 1)
-    return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 1)
+    """`completion_eval.percentile`, to a tenth of a millisecond for the report."""
+    value = percentile(values, q)
+    return None if value is None else round(value, 1)
 
 
 # --- injecting errors ------------------------------------------------------------------------
@@ -386,7 +388,6 @@ def run_repair_eval(
     model_only_per_kind: int = 5,
     seed: int = 0,
     model_name: str | None = None,
-    progress: Callable[[str], None] | None = None,
 ) -> RepairEvalReport:
     started = time.perf_counter()
     root = corpus or default_corpus()
@@ -395,28 +396,40 @@ def run_repair_eval(
     full = Repairer(engine)
     model_only = Repairer(engine, use_deterministic=False) if engine is not None else None
     model_only_done: dict[str, int] = dict.fromkeys(KINDS, 0)
-    for index, injection in enumerate(cases):
-        report = reports[injection.kind]
-        report.cases += 1
-        problems = check("python", injection.broken)
-        target = target_of(injection, problems)
-        if target is None:
-            continue
-        report.detected += 1
-        result = full.repair("python", injection.broken, target, problems=problems)
-        report.latencies_ms.append(result.total_ms)
-        _score(report, injection, result, model=False)
-        if model_only is not None and model_only_done[injection.kind] < model_only_per_kind:
-            model_only_done[injection.kind] += 1
-            report.model_only_cases += 1
-            alone = model_only.repair(
-                "python", injection.broken, target, problems=problems, cancelled=threading.Event()
-            )
-            _score(report, injection, alone, model=True)
-        if progress is not None:
-            progress(
-                f"[{index + 1}/{len(cases)}] {injection.kind} {injection.file}:{injection.line}: "
-                f"{result.origin or 'no fix'} in {result.total_ms:.0f} ms"
+    with progress("repairs", len(cases), unit="cases") as advance:
+        for index, injection in enumerate(cases):
+            report = reports[injection.kind]
+            report.cases += 1
+            problems = check("python", injection.broken)
+            target = target_of(injection, problems)
+            if target is None:
+                advance(1)
+                continue
+            report.detected += 1
+            result = full.repair("python", injection.broken, target, problems=problems)
+            report.latencies_ms.append(result.total_ms)
+            _score(report, injection, result, model=False)
+            if model_only is not None and model_only_done[injection.kind] < model_only_per_kind:
+                model_only_done[injection.kind] += 1
+                report.model_only_cases += 1
+                alone = model_only.repair(
+                    "python",
+                    injection.broken,
+                    target,
+                    problems=problems,
+                    cancelled=threading.Event(),
+                )
+                _score(report, injection, alone, model=True)
+            advance(1)
+            log.debug(
+                "[%d/%d] %s %s:%d: %s in %.0f ms",
+                index + 1,
+                len(cases),
+                injection.kind,
+                injection.file,
+                injection.line,
+                result.origin or "no fix",
+                result.total_ms,
             )
     return RepairEvalReport(
         reports, str(root), split, seed, model_name, time.perf_counter() - started

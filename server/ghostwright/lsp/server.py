@@ -24,6 +24,7 @@ from ghostwright.completion.feedback import (
 from ghostwright.completion.pipeline import CompletionRequest, Suggestion
 from ghostwright.completion.service import CompletionService
 from ghostwright.documents import Document, DocumentNotFoundError, Documents, PositionError
+from ghostwright.engine.fim import configured_family
 from ghostwright.engine.manager import ModelManager, ModelState
 from ghostwright.errors import TelemetryError
 from ghostwright.lsp.convert import (
@@ -107,6 +108,8 @@ class GhostwrightServer(LanguageServer):
         self.telemetry: TelemetryStore | None = None
         self.feedback = Feedback(_discard, self._document_text, project=project_id(None))
         self.predictor: AcceptancePredictor | None = None
+        self._predictor_for: tuple[str | None, str | None, str | None] | None = None
+        """The (predictorModel, predictorSha256, model family) the predictor was loaded for."""
         self.repairs = RepairService(self.models, self.documents, self.publish_problems)
         self._reported_failures: set[str] = set()
         self.resolves_edits = False
@@ -158,7 +161,12 @@ class GhostwrightServer(LanguageServer):
             self.show(f"Ghostwright: {detail}", types.MessageType.Error)
         elif state is ModelState.DEGRADED:  # an inference server's outage, reported once
             self.show(f"Ghostwright: {detail}", types.MessageType.Warning)
-        self.protocol.notify(STATUS_NOTIFICATION, {"state": state.value, "detail": detail})
+        status: dict[str, Any] = {"state": state.value, "detail": detail}
+        if state in (ModelState.READY, ModelState.DEGRADED) and self.predictor is not None:
+            # Which acceptance predictor judges this model's suggestions (its family's own, the
+            # default, a personal or a team model): a directory with a model card.
+            status["predictor"] = str(self.predictor.directory)
+        self.protocol.notify(STATUS_NOTIFICATION, status)
 
     def report_generation_failure(self, error: Exception) -> None:
         """Log every failure of the model; tell the person once per kind of failure (not once
@@ -217,8 +225,20 @@ class GhostwrightServer(LanguageServer):
             record, self._document_text, project=project, project_accept_rate=rate
         )
         self.completions.on_hidden = self.feedback.hidden
+        self.load_predictor()
+        if self.loop is not None:
+            self.loop.call_later(OUTCOME_TICK_S, self._tick)
+
+    def load_predictor(self) -> None:
+        """Load the acceptance predictor the settings call for: `predictorModel`, else the one
+        for the configured model's family (`predictor.model.shipped_directory`)."""
+        settings = self.resolved.settings
+        family = configured_family(settings)
+        self._predictor_for = (settings.predictor_model, settings.predictor_sha256, family)
         try:
-            loaded = load_predictor(settings.predictor_model, settings.predictor_sha256)
+            loaded = load_predictor(
+                settings.predictor_model, settings.predictor_sha256, family=family
+            )
             self.predictor = loaded.predictor
             if loaded.refused is not None:
                 log.error("%s", loaded.refused)
@@ -227,8 +247,19 @@ class GhostwrightServer(LanguageServer):
             log.error("%s", exc)
             self.show(f"Ghostwright: {exc}", types.MessageType.Error)
         self.configure_judge()
-        if self.loop is not None:
-            self.loop.call_later(OUTCOME_TICK_S, self._tick)
+
+    def reload_predictor_if_changed(self) -> None:
+        """After a settings change: load another predictor when the model's family or the
+        predictor settings changed (a model of another family has other confidences)."""
+        settings = self.resolved.settings
+        wanted = (settings.predictor_model, settings.predictor_sha256)
+        if self._predictor_for is None:
+            return  # not initialized yet: `start_feedback` loads it
+        if (
+            wanted != self._predictor_for[:2]
+            or configured_family(settings) != self._predictor_for[2]
+        ):
+            self.load_predictor()
 
     def configure_judge(self) -> None:
         if self.predictor is None:
@@ -396,6 +427,7 @@ def on_did_change_configuration(
     ls: GhostwrightServer, params: types.DidChangeConfigurationParams
 ) -> None:
     ls.apply_settings(params.settings)
+    ls.reload_predictor_if_changed()
     ls.models.load(ls.resolved.settings)
 
 

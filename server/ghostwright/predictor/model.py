@@ -21,7 +21,6 @@ it), so no tree evaluator of our own is needed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -36,6 +35,7 @@ from typing import Any
 
 import platformdirs
 
+from ghostwright.engine.models import sha256_of
 from ghostwright.errors import GhostwrightError
 from ghostwright.predictor.booster import BoosterError, NativeBooster
 from ghostwright.predictor.features import Stage, names, vector
@@ -61,17 +61,37 @@ class PredictorError(GhostwrightError):
     """The acceptance predictor's files are missing, corrupt, or from another feature set."""
 
 
-def shipped_directory() -> Path:
-    """The shipped model's directory: packaged in the wheel, or `models/predictor` of a
-    checkout (an editable install)."""
+FAMILIES = "families"
+"""The subdirectory of the shipped predictor that holds one predictor per model family."""
+
+
+def shipped_directory(family: str | None = None) -> Path:
+    """The shipped predictor for models of `family` (`models/fim.toml`'s names): its own in
+    `families/<family>` when one was trained for it, else the default one (trained with the
+    default model). The default lives in the wheel, or in `models/predictor` of a checkout
+    (an editable install)."""
+    default = _default_directory()
+    if family is not None and (default / FAMILIES / family / MODEL_CARD).is_file():
+        return default / FAMILIES / family
+    return default
+
+
+def _default_directory() -> Path:
     packaged = resources.files("ghostwright").joinpath("_models/predictor")
     if packaged.is_dir():
         return Path(str(packaged))
     return Path(__file__).resolve().parents[3] / "models" / "predictor"
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def family_directory(family: str) -> Path:
+    """Where `train --simulate` writes the predictor of a model family."""
+    return shipped_directory() / FAMILIES / family
+
+
+def card_family(card: Mapping[str, Any]) -> str | None:
+    """The model family a predictor was trained for (None: the default model's)."""
+    family = card.get("model_family")
+    return family if isinstance(family, str) else None
 
 
 @dataclass(frozen=True)
@@ -97,7 +117,7 @@ class AcceptancePredictor:
 
     @classmethod
     def load(cls, directory: Path | None = None) -> AcceptancePredictor:
-        """Read the card in `directory` (None: the shipped model) and both models it names,
+        """Read the card in `directory` (None: the shipped default) and both models it names,
         each checked against its sha256 and the feature table."""
         directory = shipped_directory() if directory is None else directory
         card = _read_card(directory)
@@ -213,17 +233,22 @@ def predictor_cache_dir() -> Path:
 
 
 def load_predictor(
-    source: str | None, sha256: str | None, *, cache_dir: Path | None = None
+    source: str | None,
+    sha256: str | None,
+    *,
+    family: str | None = None,
+    cache_dir: Path | None = None,
 ) -> LoadedPredictor:
     """The model `source` names (the `predictorModel` setting: a directory or an http(s) URL)
     once it matches `sha256` (`predictorSha256`, required for a URL), else the shipped model
-    with the reason. Without a `source`: the personal model if one was trained, else the
-    shipped one. Raises PredictorError only when the shipped model is unusable too."""
+    with the reason. Without a `source`: the personal model if one was trained for the model
+    `family`, else the shipped one for that family. Raises PredictorError only when the
+    shipped model is unusable too."""
     if source is None:
         from ghostwright.predictor.personal import load_active
 
         # The person's own retrained model (`train --from-telemetry`) when there is one.
-        return LoadedPredictor(load_active())
+        return LoadedPredictor(load_active(family))
     try:
         if is_url(source):
             directory = fetch_predictor(source, sha256, cache_dir or predictor_cache_dir())
@@ -233,7 +258,7 @@ def load_predictor(
         predictor = AcceptancePredictor.load(directory)
     except PredictorError as exc:
         refused = f"The configured acceptance predictor was refused: {exc} Using the shipped one."
-        return LoadedPredictor(AcceptancePredictor.load(), refused)
+        return LoadedPredictor(AcceptancePredictor.load(shipped_directory(family)), refused)
     log.info("acceptance predictor: %s (model-card sha256 %s)", source, card_sha256(directory))
     return LoadedPredictor(predictor)
 

@@ -25,12 +25,14 @@ from typing import Any
 import numpy as np
 import platformdirs
 
+from ghostwright.engine.models import sha256_of
 from ghostwright.predictor.features import Stage, names
 from ghostwright.predictor.model import (
     MODEL_CARD,
     MODEL_FILES,
     AcceptancePredictor,
-    sha256_of,
+    card_family,
+    shipped_directory,
 )
 from ghostwright.predictor.train import (
     PARAMS,
@@ -66,8 +68,10 @@ def active_directory() -> Path | None:
     return directory if (directory / MODEL_CARD).is_file() else None
 
 
-def load_active() -> AcceptancePredictor:
-    """The personal model if it loads, else the shipped one."""
+def load_active(family: str | None = None) -> AcceptancePredictor:
+    """For a model of `family`: the personal model if it loads and was trained from the same
+    family's shipped predictor, else the shipped one (`model.shipped_directory`)."""
+    shipped = AcceptancePredictor.load(shipped_directory(family))
     directory = active_directory()
     if directory is not None:
         try:
@@ -77,9 +81,17 @@ def load_active() -> AcceptancePredictor:
                 "personal predictor in %s unusable (%s); using the shipped one", directory, exc
             )
         else:
-            log.info("acceptance predictor: the personal model in %s", directory)
-            return predictor
-    return AcceptancePredictor.load()
+            if card_family(predictor.card) == card_family(shipped.card):
+                log.info("acceptance predictor: the personal model in %s", directory)
+                return predictor
+            log.info(
+                "personal predictor in %s was trained for %s models, not %s: using the shipped one",
+                directory,
+                card_family(predictor.card) or "the default",
+                card_family(shipped.card) or "the default",
+            )
+    log.info("acceptance predictor: the shipped one in %s", shipped.directory)
+    return shipped
 
 
 def label_of(outcome: TelemetryEvent) -> int | None:
@@ -149,9 +161,10 @@ class PersonalReport:
 
 
 def train_from_telemetry(
-    database: Path, *, out_dir: Path | None = None, seed: int = 0
+    database: Path, *, out_dir: Path | None = None, seed: int = 0, family: str | None = None
 ) -> PersonalReport:
-    """Train on the user's decisions; replace the active model only if it validates better."""
+    """Train on the user's decisions, continuing from the active model for models of `family`;
+    replace the personal model only if the result validates better."""
     store = TelemetryStore(database)
     try:
         timed = rows_from_events(store.events())
@@ -165,7 +178,7 @@ def train_from_telemetry(
         return PersonalReport(len(rows), 0, 0, None, None, False, reason, None)
     cut = int(len(rows) * (1.0 - HOLDOUT))
     training, holdout = rows[:cut], rows[cut:]
-    active = load_active()
+    active = load_active(family)
     active_auc = _auc_of(active, holdout)
     with tempfile.TemporaryDirectory() as scratch:
         candidate_dir = Path(scratch) / "predictor"

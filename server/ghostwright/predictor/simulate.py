@@ -50,6 +50,7 @@ from ghostwright.completion.structure import (
 )
 from ghostwright.engine.base import Engine
 from ghostwright.engine.models import resolve_model_path
+from ghostwright.evaluation.completion_eval import percentile
 from ghostwright.evaluation.corpus import (
     Position,
     PositionKind,
@@ -67,6 +68,7 @@ from ghostwright.predictor.features import (
     suggestion_features,
 )
 from ghostwright.predictor.train import Row, read_rows, write_rows
+from ghostwright.progress import progress
 from ghostwright.settings import APP_NAME, Settings, resolve_settings
 from ghostwright.syntax import SyntaxTree
 
@@ -170,13 +172,6 @@ def positions_by_file(
     return picked
 
 
-def _percentile(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round((len(ordered) - 1) * q / 100.0))]
-
-
 class _Decisions:
     """The simulated person's decisions so far: in the file being worked on (the session,
     which starts afresh with each file) and in each package (the project)."""
@@ -221,68 +216,77 @@ def simulate(
     parse_ms: list[float] = []
     decisions = _Decisions()
     started = time.perf_counter()
-    for positions in groups:
-        relative = positions[0].file.relative_to(corpus)
-        package = relative.parts[0].removesuffix(".py")
-        for position in positions:
-            uri = position.file.resolve().as_uri()
-            tree = SyntaxTree("python", position.document)
-            request = CompletionRequest(
-                uri,
-                0,
-                "python",
-                position.document,
-                position.offset,
-                context=gather_context(uri, tree, position.offset, (), RecentChunks()),
-                comment=comment_marker("python"),
-            )
-            suggestion = pipeline.complete(engine, request, never)
-            text = refine_suggestion(tree, position.offset, suggestion.text) if suggestion else ""
-            history = decisions.history(relative.as_posix(), package)
-            cursor = CursorContext("python", position.document, position.offset, tree, history)
-            context = context_features(cursor)
-            features = None
-            label = 0
-            shown = suggestion if suggestion is not None and text else None
-            if shown is not None:
-                began = time.perf_counter()
-                everything = suggestion_features(
-                    cursor, text, shown.token_logprobs, shown.token_entropies, shown.stop_reason
+    total = sum(len(positions) for positions in groups)
+    with progress(f"simulating {split}", total, unit="positions") as advance:
+        for positions in groups:
+            relative = positions[0].file.relative_to(corpus)
+            package = relative.parts[0].removesuffix(".py")
+            for position in positions:
+                uri = position.file.resolve().as_uri()
+                tree = SyntaxTree("python", position.document)
+                request = CompletionRequest(
+                    uri,
+                    0,
+                    "python",
+                    position.document,
+                    position.offset,
+                    context=gather_context(uri, tree, position.offset, (), RecentChunks()),
+                    comment=comment_marker("python"),
                 )
-                feature_ms.append((time.perf_counter() - began) * 1000.0)
-                began = time.perf_counter()
-                tree.errors_with_insertion(position.offset, text)
-                parse_ms.append((time.perf_counter() - began) * 1000.0)
-                features = {k: v for k, v in everything.items() if k not in CONTEXT_NAMES}
-                label = label_of(position, text)
-                decisions.decided(package, label)
-            row = Row(
-                file=relative.as_posix(),
-                package=package,
-                split=split,
-                line=position.line,
-                column=position.column,
-                kind=position.kind,
-                label=label,
-                context=context,
-                suggestion=features,
-                suggestion_text=text,
-                target=position.target,
-                token_logprobs=tuple(round(v, 5) for v in shown.token_logprobs) if shown else (),
-                token_entropies=tuple(round(v, 5) for v in shown.token_entropies) if shown else (),
-                stop_reason=shown.stop_reason if shown else "",
+                suggestion = pipeline.complete(engine, request, never)
+                text = (
+                    refine_suggestion(tree, position.offset, suggestion.text) if suggestion else ""
+                )
+                history = decisions.history(relative.as_posix(), package)
+                cursor = CursorContext("python", position.document, position.offset, tree, history)
+                context = context_features(cursor)
+                features = None
+                label = 0
+                shown = suggestion if suggestion is not None and text else None
+                if shown is not None:
+                    began = time.perf_counter()
+                    everything = suggestion_features(
+                        cursor, text, shown.token_logprobs, shown.token_entropies, shown.stop_reason
+                    )
+                    feature_ms.append((time.perf_counter() - began) * 1000.0)
+                    began = time.perf_counter()
+                    tree.errors_with_insertion(position.offset, text)
+                    parse_ms.append((time.perf_counter() - began) * 1000.0)
+                    features = {k: v for k, v in everything.items() if k not in CONTEXT_NAMES}
+                    label = label_of(position, text)
+                    decisions.decided(package, label)
+                row = Row(
+                    file=relative.as_posix(),
+                    package=package,
+                    split=split,
+                    line=position.line,
+                    column=position.column,
+                    kind=position.kind,
+                    label=label,
+                    context=context,
+                    suggestion=features,
+                    suggestion_text=text,
+                    target=position.target,
+                    token_logprobs=tuple(round(v, 5) for v in shown.token_logprobs)
+                    if shown
+                    else (),
+                    token_entropies=tuple(round(v, 5) for v in shown.token_entropies)
+                    if shown
+                    else (),
+                    stop_reason=shown.stop_reason if shown else "",
+                )
+                rows.append(row)
+                if on_row is not None:
+                    on_row(row)
+                advance(1)
+            log.info(
+                "%s: %d rows, %d with a suggestion, %d accepted (%.0f s)",
+                split,
+                len(rows),
+                len(feature_ms),
+                sum(row.label for row in rows),
+                time.perf_counter() - started,
             )
-            rows.append(row)
-            if on_row is not None:
-                on_row(row)
-        log.info(
-            "%s: %d rows, %d with a suggestion, %d accepted (%.0f s)",
-            split,
-            len(rows),
-            len(feature_ms),
-            sum(row.label for row in rows),
-            time.perf_counter() - started,
-        )
     seconds = time.perf_counter() - started
     stats = SimulationStats(
         positions=len(rows),
@@ -291,10 +295,10 @@ def simulate(
         accepted=sum(row.label for row in rows),
         seconds=round(seconds, 1),
         rows_per_second=round(len(rows) / seconds, 3) if seconds else 0.0,
-        feature_ms_p50=_rounded(_percentile(feature_ms, 50)),
-        feature_ms_p95=_rounded(_percentile(feature_ms, 95)),
-        parse_ms_p50=_rounded(_percentile(parse_ms, 50)),
-        parse_ms_p95=_rounded(_percentile(parse_ms, 95)),
+        feature_ms_p50=_rounded(percentile(feature_ms, 50)),
+        feature_ms_p95=_rounded(percentile(feature_ms, 95)),
+        parse_ms_p50=_rounded(percentile(parse_ms, 50)),
+        parse_ms_p95=_rounded(percentile(parse_ms, 95)),
     )
     return rows, stats
 
@@ -372,7 +376,8 @@ def simulated_rows(
             "model_size": model_path.stat().st_size if model_path.is_file() else None,
             "settings": {name: getattr(settings, name) for name in _GENERATION_SETTINGS},
         }
-        path = rows_dir / f"rows-{split}-n{n}-seed{split_seed}.jsonl"
+        # One file per model too: rows of one model must not replace another's.
+        path = rows_dir / f"rows-{model_path.stem}-{split}-n{n}-seed{split_seed}.jsonl"
         cached = _cached(path, key) if reuse else None
         if cached is not None:
             log.info("reusing %d %s rows from %s", len(cached[0]), split, path)

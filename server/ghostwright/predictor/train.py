@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ghostwright.engine.models import sha256_of
 from ghostwright.predictor.features import (
     CATEGORICAL,
     COPILOT_FEATURES,
@@ -54,7 +55,6 @@ from ghostwright.predictor.model import (
     MODEL_CARD,
     MODEL_FILES,
     AcceptancePredictor,
-    sha256_of,
 )
 
 if TYPE_CHECKING:
@@ -531,11 +531,13 @@ def train_from_rows(
     seed: int = 0,
     data: Mapping[str, Any] | None = None,
     dask_scheduler: str | None = None,
+    model_family: str | None = None,
 ) -> TrainReport:
     """Train both stages on `rows`, write the models, `model-card.json` and `MODEL_CARD.md`
     to `out_dir`, and measure them on `validation_rows` (against the baseline fit on `rows`).
     With `dask_scheduler` (an address such as tcp://host:8786), every LightGBM fit runs on that
-    Dask cluster."""
+    Dask cluster. `model_family` names the family of the model that made the rows (None: the
+    default model), which picks the predictor at run time (`model.shipped_directory`)."""
     from ghostwright.evaluation.predictor_eval import evaluate_predictor, report_json
 
     if not rows:
@@ -572,6 +574,7 @@ def train_from_rows(
     card: dict[str, Any] = {
         "format": CARD_FORMAT,
         "date": datetime.date.today().isoformat(),
+        **({"model_family": model_family} if model_family is not None else {}),
         "stages": stages,
         "gate_threshold": fits["context"].threshold,
         "filter_threshold": fits["suggestion"].threshold,
@@ -616,24 +619,25 @@ def _write_card(out_dir: Path, card: Mapping[str, Any]) -> None:
 
 
 REPRODUCE = """\
-The rows come from the real pipeline with the default model; the simulation caches them in the
-user cache dir (`simulate.default_rows_dir()`), so retraining from them takes seconds:
+The rows come from the real pipeline with the model of the table above; the simulation caches
+them in the user cache dir (`simulate.default_rows_dir()`), so retraining from them takes seconds:
 
 ```sh
-ghostwright train --simulate --n {n_train} --validation {n_validation} --seed {seed} --runs {runs}
+ghostwright train --simulate --n {n_train} --validation {n_validation} --seed {seed} \\
+    --runs {runs}{model}
 ```"""
 
 
 SIMULATED_DATA = (
     "Simulated before there are users (DESIGN.md): cursor positions in the Python standard "
     "library (statement starts, after `=`, after `(`), the real completion pipeline with the "
-    "default model at each, and the label 1 when the suggestion is what the author wrote "
-    "(its first line exactly; for a multi-line one, also an edit similarity >= 0.8 over the "
-    "whole suggestion). Positions come in runs of consecutive cursors, a few runs per file, "
-    "as a person works through a file. A position where the pipeline offers nothing is a 0 "
-    "for the gate. History features come from earlier positions of the same file (session) "
-    "and package (project); time and typing-rhythm features are missing (NaN) in simulated "
-    "rows, so they have no effect until the model is retrained on telemetry."
+    "model named below (`model`) at each, and the label 1 when the suggestion is what the author "
+    "wrote (its first line exactly; for a multi-line one, also an edit similarity >= 0.8 over the"
+    " whole suggestion). Positions come in runs of consecutive cursors, a few runs per file, as a"
+    " person works through a file. A position where the pipeline offers nothing is a 0 for the "
+    "gate. History features come from earlier positions of the same file (session) and package "
+    "(project); time and typing-rhythm features are missing (NaN) in simulated rows, so they have"
+    " no effect until the model is retrained on telemetry."
 )
 POOLED_DATA = (
     "Pooled telemetry of a team (`ghostwright pool`): every shown suggestion with a decided "
@@ -654,8 +658,10 @@ def model_card_markdown(card: Mapping[str, Any], evaluation: PredictorEvalReport
 
     data = card["data"]
     stages = card["stages"]
+    family = card.get("model_family")
     lines = [
-        "# Ghostwright acceptance predictor",
+        "# Ghostwright acceptance predictor"
+        + (f" for {family} models" if isinstance(family, str) else ""),
         "",
         f"Trained {card['date']}. Two LightGBM binary models that estimate the probability that a "
         "person accepts an inline suggestion:",
@@ -714,6 +720,7 @@ def model_card_markdown(card: Mapping[str, Any], evaluation: PredictorEvalReport
         n_validation=data.get("n_validation", "N"),
         seed=card["training"]["params"]["seed"],
         runs=data.get("runs", 1),
+        model=f" --model {data['model']}" if data.get("model", "default") != "default" else "",
     )
     lines += ["", "## Reproduce", "", reproduce, ""]
     return "\n".join(lines)
@@ -805,6 +812,7 @@ def simulate_and_train(
     settings: Settings | None = None,
     dask_scheduler: str | None = None,
     runs: int = 1,
+    model_family: str | None = None,
 ) -> TrainReport:
     """Simulate rows on the tune and validation packages of `corpus` (None: the standard
     library), train on the tune rows (on a Dask cluster with `dask_scheduler`), measure on the
@@ -825,10 +833,26 @@ def simulate_and_train(
         settings=settings,
         runs=runs,
     )
-    data: dict[str, Any] = {"n_train": n_train, "n_validation": n_validation, "runs": runs}
+    from ghostwright.engine.models import resolve_model_path
+    from ghostwright.settings import resolve_settings
+
+    settings = settings or resolve_settings().settings
+    data: dict[str, Any] = {
+        "model": settings.model or "default",
+        "model_file": resolve_model_path(settings).name,
+        "n_train": n_train,
+        "n_validation": n_validation,
+        "runs": runs,
+    }
     for split, split_stats in stats.items():
         data.update({f"{split}_{k}": v for k, v in dataclasses.asdict(split_stats).items()})
     report = train_from_rows(
-        tune, out_dir, validation, seed=seed, data=data, dask_scheduler=dask_scheduler
+        tune,
+        out_dir,
+        validation,
+        seed=seed,
+        data=data,
+        dask_scheduler=dask_scheduler,
+        model_family=model_family,
     )
     return dataclasses.replace(report, simulation=stats)
