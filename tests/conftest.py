@@ -34,16 +34,18 @@ def code_model() -> ModelSpec:
 
 
 def run_ghostwright(
-    home: Path, *args: str, timeout: float = 600
+    home: Path | None, *args: str, env: dict[str, str] | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
-    """`ghostwright ARGS` in a fresh process from the checkout, with `server_env(home)`."""
+    """`ghostwright ARGS` in a fresh process from the checkout: with `server_env(home)` (user
+    config and data under `home`), or for `home` None with `env` as given, or this process's
+    environment (as a person runs it). The one way the tests run the command."""
     return subprocess.run(
         [sys.executable, "-m", "ghostwright", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=REPO,
-        env=server_env(home),
+        env=server_env(home) if home is not None else env,
         check=False,
     )
 

@@ -50,6 +50,11 @@ class Settings:
     """Most prompt tokens taken from the text after the cursor (FIM models only)."""
     context_tokens: int = 256
     """Most prompt tokens of extra context: other files' definitions, imports, scope headers."""
+    cold_prompt_tokens: int = 768
+    """A cold request (its full prompt would evaluate more than this many tokens, or more
+    than half as many while the KV cache holds less than half of it: a document just opened,
+    a jump far away) is answered from a window of this size (no context from elsewhere); the
+    full window is warmed when the person pauses. 0: always the full window."""
     candidates: int = 3
     """Distinct suggestions offered when completion is invoked by hand."""
     speculate: bool = True
@@ -116,6 +121,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "time_budget_ms": (lambda v: 10 <= v <= 60000, "between 10 and 60000"),
     "invoked_time_budget_ms": (lambda v: 10 <= v <= 60000, "between 10 and 60000"),
     "context_tokens": (lambda v: 0 <= v <= 1 << 20, "between 0 and 1048576"),
+    "cold_prompt_tokens": (lambda v: 0 <= v <= 1 << 20, "between 0 and 1048576"),
     "candidates": (lambda v: 1 <= v <= 10, "between 1 and 10"),
     "predictor_threshold": (lambda v: 0.0 <= v <= 1.0, "between 0 and 1"),
     "telemetry_retention_days": (lambda v: 1 <= v <= 36500, "between 1 and 36500"),

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import EXAMPLES, REPO
-
-
-def ghostwright(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ghostwright", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        env=env,
-        check=False,
-    )
+from tests.conftest import EXAMPLES, run_ghostwright
 
 
 def test_complete_json_reports_text_and_timings(tmp_path: Path, default_model_path: Path) -> None:
     source = tmp_path / "add.py"
     source.write_text('def add(a, b):\n    """Add two numbers."""\n    return \n', encoding="utf-8")
-    result = ghostwright("complete", str(source), "--line", "3", "--column", "12", "--json")
+    result = run_ghostwright(
+        None, "complete", str(source), "--line", "3", "--column", "12", "--json"
+    )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["text"].strip()
@@ -41,7 +29,7 @@ def test_complete_plain_prints_the_suggestion(tmp_path: Path, default_model_path
         text.replace("    return min(items, key=lambda item: item.price)", "    return min(")
     )
     line = text[: text.index("    return min(")].count("\n") + 1
-    result = ghostwright("complete", str(source), "--line", str(line), "--column", "16")
+    result = run_ghostwright(None, "complete", str(source), "--line", str(line), "--column", "16")
     assert result.returncode == 0, result.stderr
     assert "items" in result.stdout
 
@@ -49,7 +37,7 @@ def test_complete_plain_prints_the_suggestion(tmp_path: Path, default_model_path
 def test_complete_line_outside_file_is_a_clear_error(tmp_path: Path) -> None:
     source = tmp_path / "one.py"
     source.write_text("x = 1\n", encoding="utf-8")
-    result = ghostwright("complete", str(source), "--line", "99", "--column", "1")
+    result = run_ghostwright(None, "complete", str(source), "--line", "99", "--column", "1")
     assert result.returncode == 2
     assert "outside" in result.stderr and "Traceback" not in result.stderr
 
@@ -62,7 +50,7 @@ def test_missing_model_names_the_fix(tmp_path: Path) -> None:
         "HOME": str(tmp_path),
         "GHOSTWRIGHT_MODEL": str(tmp_path / "nope.gguf"),
     }
-    result = ghostwright("complete", str(source), "--line", "1", "--column", "6", env=env)
+    result = run_ghostwright(None, "complete", str(source), "--line", "1", "--column", "6", env=env)
     assert result.returncode == 2
     assert "ghostwright model fetch" in result.stderr and "Traceback" not in result.stderr
 
@@ -73,13 +61,13 @@ def test_corrupt_model_is_a_clear_error(tmp_path: Path) -> None:
     model = tmp_path / "bad.gguf"
     model.write_bytes(b"not a model")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "GHOSTWRIGHT_MODEL": str(model)}
-    result = ghostwright("complete", str(source), "--line", "1", "--column", "6", env=env)
+    result = run_ghostwright(None, "complete", str(source), "--line", "1", "--column", "6", env=env)
     assert result.returncode == 2
     assert "not a GGUF file" in result.stderr and str(model) in result.stderr
 
 
 def test_doctor_describes_the_setup(default_model_path: Path) -> None:
-    result = ghostwright("doctor")
+    result = run_ghostwright(None, "doctor")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "llama-cpp-python" in out and "GPU offload" in out
@@ -91,14 +79,14 @@ def test_doctor_describes_the_setup(default_model_path: Path) -> None:
 
 def test_model_fetch_is_idempotent(default_model_path: Path) -> None:
     before = default_model_path.stat().st_mtime_ns
-    result = ghostwright("model", "fetch")
+    result = run_ghostwright(None, "model", "fetch")
     assert result.returncode == 0, result.stderr
     assert "sha256 verified" in result.stdout
     assert default_model_path.stat().st_mtime_ns == before  # not downloaded again
 
 
 def test_demo_shows_real_suggestions(default_model_path: Path) -> None:
-    result = ghostwright("demo")
+    result = run_ghostwright(None, "demo")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 of 4 places got a suggestion" in result.stdout
     assert "\u00ab" in result.stdout  # ghost text markers (stdout is not a terminal here)

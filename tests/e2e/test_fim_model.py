@@ -2,8 +2,9 @@
 
 What a FIM model makes possible, checked on what the model really writes: completing where code
 follows the cursor on its line (without writing that code again), filling a gap in the middle
-of a function without running into the code below, and the warm-up of a newly opened document
-that leaves the first request little to evaluate. The model's exact words may differ between
+of a function without running into the code below, the warm-up of a newly opened document
+that leaves the first request little to evaluate, and the cold window of a request that finds
+nothing in the KV cache. The model's exact words may differ between
 CPUs (greedy decoding over slightly different floating point), so the checks are on what the
 pipeline guarantees, not on the words.
 """
@@ -155,6 +156,37 @@ async def test_a_warm_up_leaves_the_first_request_little_to_evaluate(
     )
     prompt_tokens, reused = int(generation[0]), int(generation[1])
     assert reused >= int(warmed[0]) - 2 and prompt_tokens - reused <= 8, generation
+
+
+async def test_a_cold_request_is_answered_from_the_cold_window_then_the_full_one_is_warmed(
+    client: LanguageClient,
+) -> None:
+    """Asked right after opening a long document (nothing of it in the KV cache), the server
+    answers from the cold window (`coldPromptTokens`, 768) instead of evaluating its full one
+    (1,024 + 256 tokens); while the person reads, it warms the full window at that cursor, and
+    the next request there is answered from the full window, little left to evaluate."""
+    uri = "file:///fim/cold.py"
+    source = "".join(
+        f"def scale_{i}(values, factor={i}):\n    return [v * factor + {i} for v in values]\n\n\n"
+        for i in range(60)
+    )
+    open_document(client, uri, source + "def total(values):\n    return ")
+    line, character = source.count("\n") + 1, len("    return ")
+    seen = len(client.log_messages)
+    first = await invoked(client, uri, line, character)
+    window = await logged(client, r"suggestion \w+: .* prompt tokens .* window (\w+)", seen)
+    generation = await logged(client, r"generation \w+: (\d+) prompt tokens", seen)
+    assert first and window == ("cold",), (window, generation)
+    assert int(generation[0]) <= 768 + 8, generation
+    warmed = await logged(client, rf"warm-up of {re.escape(uri)}: (\d+) prompt tokens in the KV")
+    assert int(warmed[0]) > 1000, warmed  # the full window
+    seen = len(client.log_messages)
+    assert await invoked(client, uri, line, character)
+    window = await logged(client, r"suggestion \w+: .* window (\w+)", seen)
+    generation = await logged(client, r"generation \w+: (\d+) prompt tokens \((\d+) reused\)", seen)
+    assert window == ("full",)
+    prompt_tokens, reused = int(generation[0]), int(generation[1])
+    assert prompt_tokens > 1000 and prompt_tokens - reused <= 8, generation
 
 
 async def test_the_models_family_picks_its_predictor(client: LanguageClient) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from ghostwright.predictor.features import names
 from ghostwright.predictor.model import AcceptancePredictor
 from ghostwright.predictor.personal import MIN_ROWS
 from ghostwright.telemetry.store import TelemetryEvent, TelemetryStore
-from tests.conftest import REPO, server_env
+from tests.conftest import run_ghostwright, server_env
 from tests.reliability.rpc import RawClient
 
 SECRET = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
@@ -60,18 +58,6 @@ def days_ago(days: float) -> float:
     return time.time() - days * 86400.0
 
 
-def ghostwright(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ghostwright", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        env=server_env(tmp_path),
-        check=False,
-    )
-
-
 def test_training_from_telemetry_replaces_the_model_only_when_it_validates_better(
     tmp_path: Path,
 ) -> None:
@@ -80,7 +66,7 @@ def test_training_from_telemetry_replaces_the_model_only_when_it_validates_bette
     database.parent.mkdir(parents=True)
 
     write_decisions(database, MIN_ROWS // 2, pattern=True, start=days_ago(5), seed=1)
-    few = ghostwright(tmp_path, "train", "--from-telemetry", "--json")
+    few = run_ghostwright(tmp_path, "train", "--from-telemetry", "--json")
     assert few.returncode == 0, few.stderr
     assert json.loads(few.stdout)["replaced"] is False and not personal.exists()
 
@@ -88,7 +74,7 @@ def test_training_from_telemetry_replaces_the_model_only_when_it_validates_bette
     # (held-out) ones worse than the active model, which knows neither habit.
     write_decisions(database, 300, pattern=True, start=days_ago(4), seed=2)
     write_decisions(database, 110, pattern=False, start=days_ago(3), seed=3)
-    drift = ghostwright(tmp_path, "train", "--from-telemetry", "--json")
+    drift = run_ghostwright(tmp_path, "train", "--from-telemetry", "--json")
     assert drift.returncode == 0, drift.stderr
     report = json.loads(drift.stdout)
     assert report["rows"] == 430 and report["replaced"] is False, report
@@ -96,7 +82,7 @@ def test_training_from_telemetry_replaces_the_model_only_when_it_validates_bette
     assert not personal.exists()
 
     write_decisions(database, 1200, pattern=True, start=days_ago(2), seed=4)
-    steady = ghostwright(tmp_path, "train", "--from-telemetry", "--json")
+    steady = run_ghostwright(tmp_path, "train", "--from-telemetry", "--json")
     assert steady.returncode == 0, steady.stderr
     report = json.loads(steady.stdout)
     assert report["replaced"] is True, report
@@ -119,7 +105,7 @@ def test_export_round_trips_in_both_formats_without_secrets(tmp_path: Path) -> N
     write_decisions(database, 10, pattern=True, start=days_ago(1), seed=5)
     jsonl, parquet = tmp_path / "events.jsonl", tmp_path / "events.parquet"
     for fmt, out in (("jsonl", jsonl), ("parquet", parquet)):
-        result = ghostwright(tmp_path, "export", "--format", fmt, "--out", str(out))
+        result = run_ghostwright(tmp_path, "export", "--format", fmt, "--out", str(out))
         assert result.returncode == 0, result.stderr
         assert "wrote 20 events" in result.stdout
         assert SECRET.encode() not in out.read_bytes()

@@ -10,7 +10,6 @@ import json
 import random
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from ghostwright.predictor.model import (
     shipped_directory,
 )
 from ghostwright.telemetry.store import TelemetryEvent, TelemetryStore
-from tests.conftest import REPO, server_env
+from tests.conftest import run_ghostwright
 from tests.e2e.test_remote import ghostwright as serve
 from tests.e2e.test_server import wait_for_state
 
@@ -66,15 +65,8 @@ def record_decisions(database: Path, count: int, *, seed: int, start: float) -> 
 
 
 def ghostwright(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "ghostwright", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-        env=server_env(home),
-        check=False,
-    )
+    """`run_ghostwright`, which must succeed."""
+    result = run_ghostwright(home, *args)
     assert result.returncode == 0, result.stderr
     return result
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from ghostwright.completion.feedback import Feedback, project_id
+from dataclasses import replace
+
+from ghostwright.completion.feedback import Feedback, project_id, seen_by_model
 from ghostwright.completion.pipeline import CompletionRequest, Suggestion
 from ghostwright.predictor.decide import Decision
+from ghostwright.prompt import ContextChunk
+from ghostwright.telemetry.redact import redact_secrets, secrets_in
 from ghostwright.telemetry.store import TelemetryEvent
 
 URI = "file:///p/a.py"
@@ -84,3 +88,16 @@ def test_project_ids_are_stable_pseudonyms() -> None:
     assert project_id("file:///home/me/code") == project_id("file:///home/me/code")
     assert project_id("file:///home/me/code") != project_id("file:///home/me/other")
     assert "me" not in project_id("file:///home/me/code")
+
+
+def test_what_the_model_saw_covers_the_whole_document_and_the_context() -> None:
+    """A secret far above the cursor (a prompt window of many tokens reaches it) and one in
+    another file's context chunk both count as seen, so a bare copy of either is redacted."""
+    far = 'API_TOKEN = "sk-live-0123456789abcdefghij"\n' + "x = 1\n" * 20_000
+    text = far + "def f():\n    return \n"
+    request = CompletionRequest(URI, 1, "python", text, len(text) - 1)
+    chunk = ContextChunk("b.py", 'password = "hunter2-correct-horse"\n', file="b.py")
+    found = replace(suggestion("s1", '"sk-live-0123456789abcdefghij"'), context=(chunk,))
+    seen = seen_by_model(request, found)
+    assert secrets_in(seen) >= {"sk-live-0123456789abcdefghij", "hunter2-correct-horse"}
+    assert redact_secrets(found.text, secrets_in(seen)) == '"[REDACTED]"'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -13,8 +13,8 @@ import pytest
 from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest, Suggestion
 from ghostwright.completion.plan import Plan, StopCheck, indentation, plan_completion
 from ghostwright.completion.postprocess import Surroundings, clean_suggestion
-from ghostwright.engine.base import Engine, Generation, StopCondition
-from ghostwright.prompt import FimTokens
+from ghostwright.engine.base import Engine, Generation, StopCondition, common_prefix
+from ghostwright.prompt import ContextChunk, FimTokens
 from ghostwright.settings import Settings
 
 # --- plan_completion ----------------------------------------------------------------------------
@@ -260,12 +260,17 @@ class FakeEngine:
     n_ctx: int = 4096
     bos: int | None = 1
     calls: list[dict[str, Any]] = field(default_factory=list)
+    kv_cache: Sequence[int] | None = None
+    """The tokens its KV cache holds; None: whatever prompt it is asked about (a warm cache)."""
 
     def prompt_bos(self) -> int | None:
         return self.bos
 
     def tokenize(self, text: str) -> list[int]:
         return [ord(c) for c in text]
+
+    def cached_tokens(self, prompt: Sequence[int]) -> int:
+        return len(prompt) if self.kv_cache is None else common_prefix(self.kv_cache, prompt)
 
     def generate(
         self,
@@ -379,6 +384,83 @@ def test_complete_limits_the_prompt_to_the_context_budget():
     assert 0 < len(prefix_part) <= 96
     assert 0 < len(suffix_part) <= 32
     assert len(prompt) + 64 <= 200
+
+
+# --- the cold window ------------------------------------------------------------------------
+
+COLD_PREFIX = "".join(f"value_{i:03d} = {i}\n" for i in range(100))  # 1,600 characters (tokens)
+COLD_SUFFIX = "\n" + "".join(f"other_{i:03d} = {i}\n" for i in range(40))
+COLD_SETTINGS = Settings(cold_prompt_tokens=200, prefix_tokens=1024, suffix_tokens=256)
+FIM = FimTokens(prefix=-1, suffix=-2, middle=-3)
+
+
+def cold_request() -> CompletionRequest:
+    chunk = ContextChunk("other.py", "def helper():\n    return 1\n", file="other.py")
+    return replace(request(COLD_PREFIX + COLD_SUFFIX, len(COLD_PREFIX)), context=(chunk,))
+
+
+def test_a_request_with_nothing_in_the_kv_cache_gets_the_cold_window() -> None:
+    """The full prompt would evaluate 1,300 tokens: the cold window's 200 (three quarters of it
+    before the cursor, the rest after, no context from other files) answer instead."""
+    engine = FakeEngine(canned("1"), fim=FIM, bos=None, kv_cache=())
+    suggestion = CompletionPipeline(COLD_SETTINGS).complete(
+        engine, cold_request(), threading.Event()
+    )
+    prompt = engine.calls[0]["prompt"]
+    assert len(prompt) <= 200 + 3
+    assert 0 < prompt.index(-2) - 1 <= 150  # the prefix window
+    assert "helper" not in "".join(chr(t) for t in prompt if t > 0)
+    assert suggestion is not None and suggestion.window == "cold"
+    assert suggestion.context == ()  # the model saw none
+
+
+def test_a_request_whose_full_window_is_cached_gets_it() -> None:
+    full = FakeEngine(canned("1"), fim=FIM, bos=None)  # holds every prompt
+    CompletionPipeline(COLD_SETTINGS).complete(full, cold_request(), threading.Event())
+    full_prompt = full.calls[0]["prompt"]
+    assert len(full_prompt) > 1000
+    engine = FakeEngine(canned("1"), fim=FIM, bos=None, kv_cache=full_prompt[:-20])
+    suggestion = CompletionPipeline(COLD_SETTINGS).complete(
+        engine, cold_request(), threading.Event()
+    )
+    assert engine.calls[0]["prompt"] == full_prompt
+    assert suggestion is not None and suggestion.window == "full"
+    assert suggestion.context == cold_request().context
+
+
+def test_a_short_document_asked_cold_leaves_out_the_context_from_other_files() -> None:
+    """The whole document fits either window; the other file's chunk, not in the KV cache,
+    would be most of what the person waits for (130 of the limit's 200 tokens): a cold
+    request goes without it."""
+    text = "def area(r):\n    return "
+    chunk = ContextChunk("other.py", "x = 1\n" * 15, file="other.py")
+    asked = replace(request(text + "\n"), offset=len(text), context=(chunk,))
+    engine = FakeEngine(canned("1"), fim=FIM, bos=None, kv_cache=())
+    suggestion = CompletionPipeline(COLD_SETTINGS).complete(engine, asked, threading.Event())
+    assert "x = 1" not in "".join(chr(t) for t in engine.calls[0]["prompt"] if t > 0)
+    assert suggestion is not None and suggestion.window == "cold"
+    full = FakeEngine(canned("1"), fim=FIM, bos=None)  # it all is in the KV cache
+    assert CompletionPipeline(COLD_SETTINGS).complete(full, asked, threading.Event()) is not None
+    assert "x = 1" in "".join(chr(t) for t in full.calls[0]["prompt"] if t > 0)
+
+
+def test_a_prompt_under_half_the_cold_window_is_never_cold() -> None:
+    """Cheap to evaluate whatever the KV cache holds: the full prompt, context and all."""
+    text = "def area(r):\n    return "
+    chunk = ContextChunk("other.py", "x = 1\n" * 4, file="other.py")
+    asked = replace(request(text + "\n"), offset=len(text), context=(chunk,))
+    engine = FakeEngine(canned("1"), fim=FIM, bos=None, kv_cache=())
+    suggestion = CompletionPipeline(COLD_SETTINGS).complete(engine, asked, threading.Event())
+    assert len(engine.calls[0]["prompt"]) <= 100
+    assert suggestion is not None and suggestion.window == "full"
+
+
+def test_no_cold_window_when_it_is_turned_off() -> None:
+    engine = FakeEngine(canned("1"), fim=FIM, bos=None, kv_cache=())
+    settings = replace(COLD_SETTINGS, cold_prompt_tokens=0)
+    suggestion = CompletionPipeline(settings).complete(engine, cold_request(), threading.Event())
+    assert len(engine.calls[0]["prompt"]) > 1000
+    assert suggestion is not None and suggestion.window == "full"
 
 
 def test_complete_returns_none_when_code_follows_and_does_not_generate():

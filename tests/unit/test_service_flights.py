@@ -47,6 +47,9 @@ class CharEngine:
     def tokenize(self, text: str) -> list[int]:
         return [ord(char) for char in text]
 
+    def cached_tokens(self, prompt: Sequence[int]) -> int:
+        return 0
+
     @staticmethod
     def generation(prompt: Sequence[int], text: str, stop: str) -> Generation:
         """What the model returns: one token per character, each of probability 0.9."""
@@ -174,7 +177,7 @@ async def test_a_request_joining_a_running_generation_gets_its_complete_lines_at
 
     # The rest goes on into the cache: the next request after more typing has every line.
     await finish(engine)
-    await asyncio.sleep(0.05)  # the carried-on generation stores its suggestion
+    await service.settled()  # the carried-on generation stores its suggestion
     rest = await service.complete(request("3.14"))
     assert [s.text for s in rest] == [" * r * r\n    print(result)\n    return result"]
     assert rest[0].source == "cache" and service.stats.model_runs == 1

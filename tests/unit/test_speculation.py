@@ -144,8 +144,8 @@ async def test_an_answer_starts_the_next_suggestion_and_accepting_it_needs_no_wa
     await model_called(engine, 2)  # the answer, then the speculation
     assert engine.prompts[1].endswith(BEFORE + FIRST)
     assert editor.service.stats.speculations == 1
-    await stops(engine, 2)
-    await asyncio.sleep(0.05)  # the speculation's result reaches the cache on the event loop
+    await editor.service.settled()  # the speculation's result is in the cache
+    assert engine.stopped == ["eos", "eos"]
 
     editor.type(FIRST)  # the person accepts, after reading for a while
     after = await asyncio.wait_for(editor.service.complete(editor.request()), WAIT_S)
@@ -192,7 +192,7 @@ async def test_no_speculation_when_turned_off() -> None:
     engine = TableEngine()
     editor = Editor(engine, Settings(speculate=False))
     assert await editor.service.complete(editor.request())
-    await asyncio.sleep(0.1)
+    await editor.service.settled()
     assert len(engine.prompts) == 1
     assert editor.service.stats.speculations == 0
 
@@ -207,8 +207,8 @@ async def test_what_the_predictor_hides_of_a_speculation_is_not_reported() -> No
     assert await editor.service.complete(editor.request())
     editor.service.judge = cast(Judge, HideEverything())
     await model_called(engine, 2)
-    await stops(engine, 2)
-    await asyncio.sleep(0.05)  # the speculation's result is judged on the event loop
+    await editor.service.settled()  # the speculation's result is judged
+    assert len(engine.stopped) == 2
     assert editor.service.stats.speculations == 1
     assert hidden == []
     assert editor.service.cache.lookup(BEFORE + FIRST, AFTER) is None
@@ -229,7 +229,7 @@ async def test_typing_through_does_not_start_the_same_speculation_again() -> Non
         editor.type(typed)
         found = await editor.service.complete(editor.request())
         assert found and found[0].source == "cache"
-        await asyncio.sleep(0.02)
+        await editor.service.settled()
     assert editor.service.stats.speculations == 1
     assert len(engine.prompts) == 2
 

@@ -18,6 +18,7 @@ from ghostwright.completion.structure import (
     RecentChunks,
     _closing,
     comment_marker,
+    fills_gap,
     gather_context,
     refine_suggestion,
 )
@@ -126,6 +127,62 @@ def test_a_suggestion_running_past_its_unit_is_cut_at_the_unit_end(
     tree, offset = at(language_id, marked)
     assert errors_when_closed(tree, offset, suggestion) <= tree.error_count()
     assert refine_suggestion(tree, offset, suggestion) == expected
+
+
+# --- refine_suggestion: a fill-in-the-middle model filling a gap ---------------------------
+
+GAPS: list[Expected] = [
+    (
+        "python",
+        "def f(xs):\n    total = 0\n    |\n    return total, seen\n",
+        "seen = set()\n    for x in xs:\n        total += x",
+        "seen = set()\n    for x in xs:\n        total += x",
+    ),
+    (
+        "javascript",
+        "function f(a) {\n  let b = 0;\n  |\n  return b + c;\n}\n",
+        "b = a * 2;\n  const c = 1;",
+        "b = a * 2;\n  const c = 1;",
+    ),
+    (
+        "java",
+        "class A {\n    int f(int a) {\n        int b = 0;\n        |\n"
+        "        return b;\n    }\n}\n",
+        "b = a;\n        b++;",
+        "b = a;\n        b++;",
+    ),
+]
+
+
+@pytest.mark.parametrize(("language_id", "marked", "suggestion", "expected"), GAPS)
+def test_a_fill_of_a_gap_keeps_its_statements(
+    language_id: str, marked: str, suggestion: str, expected: str
+) -> None:
+    """On a blank line with code of its block below, a FIM model (which saw that code) fills
+    the gap with as many statements as it takes; a prefix-only model's suggestion there is cut
+    after its first statement, as everywhere."""
+    tree, offset = at(language_id, marked)
+    assert refine_suggestion(tree, offset, suggestion, fill_in_middle=True) == expected
+    first = refine_suggestion(tree, offset, suggestion)
+    assert first == suggestion.split("\n", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "marked",
+    [
+        "def f(x):\n    y = x\n    |\n\nz = 2\n",  # the block ends below: not a gap
+        "def f(x):\n    y = foo(|\n    return y\n",  # code before the cursor on its line
+        "def f(x):\n    |\n",  # an empty block: the owner's unit is kept anyway
+    ],
+)
+def test_only_a_blank_line_inside_a_block_is_a_gap(marked: str) -> None:
+    offset = marked.index("|")
+    assert not fills_gap(marked.replace("|", ""), offset)
+
+
+def test_a_gap_is_seen_through_crlf() -> None:
+    marked = "def f(x):\r\n    y = x\r\n    |\r\n    return y\r\n"
+    assert fills_gap(marked.replace("|", ""), marked.index("|"))
 
 
 # --- refine_suggestion: fall back to the first line, or to nothing --------------------------

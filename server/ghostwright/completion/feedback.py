@@ -28,21 +28,16 @@ log = logging.getLogger(__name__)
 
 Record = Callable[[TelemetryEvent], None]
 
-SEEN_BEFORE_CHARS = 32_768
-SEEN_AFTER_CHARS = 8_192
-"""The document around the cursor that a suggestion may have copied from: more than any prompt
-holds (`prefixTokens` of 8,192 tokens is about 32 KiB of code)."""
-
 
 def seen_by_model(request: CompletionRequest, suggestion: Suggestion) -> str:
-    """The text `suggestion` may have copied: the document around the request's cursor and the
-    context from other files its prompt held (carried by the suggestion, since a cached one was
-    generated for an earlier request). A secret in it is redacted from the suggestion's stored
-    text even where the suggestion holds the bare value (`TelemetryEvent.seen`)."""
-    start = max(0, request.offset - SEEN_BEFORE_CHARS)
-    around = request.text[start : request.offset + SEEN_AFTER_CHARS]
+    """The text `suggestion` may have copied: the whole document (the prompt windows have no
+    fixed size in characters: `prefixTokens` may hold all of it) and the context from other
+    files its prompt held (carried by the suggestion, since a cached one was generated for an
+    earlier request). A secret in it is redacted from the suggestion's stored text even where
+    the suggestion holds the bare value (`TelemetryEvent.seen`). Made and scanned on the
+    telemetry writer's thread, and only where code text is kept."""
     chunks = dict.fromkeys(chunk.text for chunk in (*request.context, *suggestion.context))
-    return "\n".join([around, *chunks])
+    return "\n".join([request.text, *chunks])
 
 
 def project_id(root_uri: str | None) -> str:

@@ -105,6 +105,9 @@ class Suggestion:
     context: tuple[ContextChunk, ...] = ()
     """The context from elsewhere (other files, the recent-edit ring) its prompt was built
     with: text the model saw besides the document, which the suggestion may have copied."""
+    window: str = "full"
+    """The prompt window it was made from: "full", or "cold", the smaller window of a request
+    that found little of its full window in the KV cache (`cold_prompt_tokens`)."""
 
     def remainder(self, typed: str, total_ms: float, source: str) -> Suggestion:
         """What is left of this suggestion after the person typed its first characters."""
@@ -163,8 +166,9 @@ class CompletionPipeline:
 
         The first is the greedy continuation; each further one starts with the next-best first
         token and continues greedily (the prompt is already in the KV cache, so each costs only
-        its own tokens), while the answer is still within its time budget: on a slow model, or
-        after a cold prompt, the person gets the first at once instead of three later. Ranked by
+        its own tokens), while the answer is still within `time_budget_ms` (the automatic
+        budget, also for an invoked request): on a slow model, or after a cold prompt, the
+        person gets the first at once instead of three later. Ranked by
         confidence, duplicates dropped. `invoked` (the person asked) gives generation the
         invoked time budget.
 
@@ -184,25 +188,27 @@ class CompletionPipeline:
         budget_ms = (
             self.settings.invoked_time_budget_ms if invoked else self.settings.time_budget_ms
         )
+        window = "full"
         if isinstance(engine, TextEngine):
             generate, mode = self._text_generator(engine, request, plan, cancelled, budget_ms)
         else:
             found_prompt = self._token_generator(engine, request, plan, cancelled, budget_ms)
             if found_prompt is None:
                 return []
-            generate, mode = found_prompt
+            generate, mode, window = found_prompt
+        context = request.context if window == "full" else ()
         around = surroundings_of(prefix, plan)
-        watch = _Progress(on_text, on_lines, around, mode, started, request.context)
+        watch = _Progress(on_text, on_lines, around, mode, started, context, window)
         found: list[Suggestion] = []
         for branch in range(count):
-            if branch and (time.perf_counter() - started) * 1000.0 > budget_ms:
+            if branch and (time.perf_counter() - started) * 1000.0 > self.settings.time_budget_ms:
                 break
             generation = generate(branch, watch if branch == 0 else None)
             if generation.stop_reason in ("cancelled", "error"):
                 break
             text = clean_suggestion(generation.text, around)
             if text and all(text != other.text for other in found):
-                found.append(model_suggestion(text, mode, generation, started, request.context))
+                found.append(model_suggestion(text, mode, generation, started, context, window))
         return sorted(found, key=lambda suggestion: -suggestion.score)
 
     def warm_up_tokens(self, engine: Engine, request: CompletionRequest) -> list[int]:
@@ -211,14 +217,28 @@ class CompletionPipeline:
         prompt = self._token_prompt(engine, request, request.prefix)
         return list(prompt.tokens[: max(0, prompt.prefix_end - 1)])
 
-    def _token_prompt(self, engine: Engine, request: CompletionRequest, prefix: str) -> Prompt:
+    def _token_prompt(
+        self, engine: Engine, request: CompletionRequest, prefix: str, *, cold: bool = False
+    ) -> Prompt:
         """The token prompt in the model's own format for the text before the cursor `prefix`
-        (the request's own, or a speculation's origin), sized to the model's context."""
+        (the request's own, or a speculation's origin), sized to the model's context; `cold`:
+        the cold window instead (`cold_prompt_tokens`: three quarters of it before the cursor,
+        a quarter after, no context from elsewhere)."""
         settings = self.settings
         budget = engine.n_ctx - settings.max_tokens - 8
-        max_prefix = max(16, min(settings.prefix_tokens, budget * 3 // 4))
-        max_suffix = max(0, min(settings.suffix_tokens, budget - max_prefix))
-        max_context = max(0, min(settings.context_tokens, budget - max_prefix - max_suffix))
+        prefix_tokens, suffix_tokens, context_tokens = (
+            settings.prefix_tokens,
+            settings.suffix_tokens,
+            settings.context_tokens,
+        )
+        if cold:
+            window = settings.cold_prompt_tokens
+            prefix_tokens = min(prefix_tokens, window * 3 // 4)
+            suffix_tokens = min(suffix_tokens, window - prefix_tokens)
+            context_tokens = 0
+        max_prefix = max(16, min(prefix_tokens, budget * 3 // 4))
+        max_suffix = max(0, min(suffix_tokens, budget - max_prefix))
+        max_context = max(0, min(context_tokens, budget - max_prefix - max_suffix))
         return build_prompt(
             prefix,
             request.suffix,
@@ -227,7 +247,7 @@ class CompletionPipeline:
             bos=engine.prompt_bos(),
             max_prefix_tokens=max_prefix,
             max_suffix_tokens=max_suffix,
-            context=request.context,
+            context=request.context if max_context else (),
             max_context_tokens=max_context,
             comment=request.comment,
             file_name=request.uri.rsplit("/", 1)[-1],
@@ -240,13 +260,19 @@ class CompletionPipeline:
         plan: Plan,
         cancelled: threading.Event,
         budget_ms: float,
-    ) -> tuple[Generator, str] | None:
+    ) -> tuple[Generator, str, str] | None:
         """Step 5 for the local model: a token prompt in the model's own FIM format, sized to
-        its context; None when there is nothing to prompt with."""
+        its context, with the window it used ("full" or "cold"); None when there is nothing to
+        prompt with."""
         prompt = self._token_prompt(engine, request, request.prefix)
         if not prompt.tokens:
             return None
-        if request.origin is not None:
+        window = "full"
+        if request.origin is None:
+            cold = self._cold_prompt(engine, request, prompt)
+            if cold is not None:
+                prompt, window = cold, "cold"
+        else:
             # A speculation leaves its prompt in the KV cache. Where the suggestion moved the
             # window's start, the next request at the origin (the person did not accept) would
             # evaluate its whole window again: no speculation there.
@@ -264,7 +290,31 @@ class CompletionPipeline:
                 on_text=on_text,
             )
 
-        return generate, prompt.mode
+        return generate, prompt.mode, window
+
+    def _cold_prompt(
+        self, engine: Engine, request: CompletionRequest, full: Prompt
+    ) -> Prompt | None:
+        """The cold window's prompt for a cold request, when it costs less than the full one;
+        None to use the full one.
+
+        A request is cold when its full prompt would evaluate more than `cold_prompt_tokens`
+        tokens, or more than half as many while the KV cache holds less than half of it (a
+        document just opened, a jump far away; a short prompt is cheap enough either way).
+        The person waits for the prompt's evaluation (110 tokens/s for a 0.5B model on 2
+        cores): a window of the naive FIM integration's size, without context from other files
+        that is not in the KV cache, answers as fast as it does. The service warms the full
+        window afterwards, when the person pauses."""
+        limit = self.settings.cold_prompt_tokens
+        if not limit:
+            return None
+        cached = engine.cached_tokens(full.tokens)
+        cost = len(full.tokens) - cached
+        if cost <= limit and (2 * cost <= limit or 2 * cached >= len(full.tokens)):
+            return None
+        cold = self._token_prompt(engine, request, request.prefix, cold=True)
+        cold_cost = len(cold.tokens) - engine.cached_tokens(cold.tokens)
+        return cold if cold.tokens and cold_cost < cost else None
 
     def _text_generator(
         self,
@@ -318,6 +368,7 @@ def model_suggestion(
     generation: Generation,
     started: float,
     context: tuple[ContextChunk, ...] = (),
+    window: str = "full",
 ) -> Suggestion:
     """The suggestion `text` (the cleaned generation) makes, with the generation's figures and
     the context its prompt held."""
@@ -338,6 +389,7 @@ def model_suggestion(
         total_ms=(time.perf_counter() - started) * 1000.0,
         stop_reason=generation.stop_reason,
         context=context,
+        window=window,
     )
 
 
@@ -359,6 +411,7 @@ class _Progress:
         mode: str,
         started: float,
         context: tuple[ContextChunk, ...],
+        window: str,
     ) -> None:
         self._on_text = on_text
         self._on_lines = on_lines
@@ -366,6 +419,7 @@ class _Progress:
         self._mode = mode
         self._started = started
         self._context = context
+        self._window = window
         self._lines_end = 0
         self._reported = ""
 
@@ -393,4 +447,8 @@ class _Progress:
             stop_reason="stop_condition",
             generated_tokens=len(logprobs),
         )
-        self._on_lines(model_suggestion(cleaned, self._mode, so_far, self._started, self._context))
+        self._on_lines(
+            model_suggestion(
+                cleaned, self._mode, so_far, self._started, self._context, self._window
+            )
+        )

@@ -197,21 +197,24 @@ class CompletionService:
         self._schedule_warm_up(document.uri)
 
     # -- warming the KV cache ---------------------------------------------------------------
-    def _schedule_warm_up(self, uri: str) -> None:
-        """Evaluate the prompt of a request at the end of a newly opened document while the
-        person reads it, so that the first request evaluates little more than its suffix
-        (llama.vim's warm-up): for a document that fits the prefix window, every cursor's
-        prompt starts with the same tokens. A request (or a later opening) cancels it."""
+    def _schedule_warm_up(
+        self, uri: str, offset: int | None = None, delay_s: float = WARM_UP_DELAY_S
+    ) -> None:
+        """Evaluate the full-window prompt of a request at `offset` (None: the end of the
+        document) while the person reads, so that their next request evaluates little more
+        than its suffix (llama.vim's warm-up): after a document is opened (for a document that
+        fits the prefix window, every cursor's prompt starts with the same tokens), and after
+        an answer from the cold window. A request (or a later warm-up) cancels it."""
         self._stop_warm_up()
         cancelled = self._warm_up = threading.Event()
-        asyncio.get_running_loop().call_later(WARM_UP_DELAY_S, self._warm, uri, cancelled)
+        asyncio.get_running_loop().call_later(delay_s, self._warm, uri, offset, cancelled)
 
     def _stop_warm_up(self) -> None:
         if self._warm_up is not None:
             self._warm_up.set()
             self._warm_up = None
 
-    def _warm(self, uri: str, cancelled: threading.Event) -> None:
+    def _warm(self, uri: str, offset: int | None, cancelled: threading.Event) -> None:
         engine = self._models.engine
         if cancelled.is_set() or engine is None or self._models.completion_engine is not engine:
             return
@@ -221,10 +224,9 @@ class CompletionService:
         # is updated as their first request would update it, so its prompt starts the same.
         self._switch_to(uri)
         document = self._documents.get(uri)
+        at = len(document.text) if offset is None else min(offset, len(document.text))
         request = self._with_context(
-            CompletionRequest(
-                uri, document.version, document.language_id, document.text, len(document.text)
-            )
+            CompletionRequest(uri, document.version, document.language_id, document.text, at)
         )
         tokens = self.pipeline.warm_up_tokens(engine, request)
 
@@ -294,7 +296,13 @@ class CompletionService:
         """Suggestions to show at the request's cursor, best first ([] for none); after an
         automatic one, the speculation of the next (`speculate` setting)."""
         found = await self._answer(request, invoked)
-        if found and not invoked and self.pipeline.settings.speculate:
+        if found and found[0].window == "cold":
+            # The KV cache holds the small window now: the full one is evaluated once the
+            # person pauses (not between keystrokes: the next request would answer from the
+            # small window again and overwrite what the warm-up did), instead of a speculation
+            # (which would evaluate it right away).
+            self._schedule_warm_up(request.uri, request.offset, _MAX_GAP_S)
+        elif found and not invoked and self.pipeline.settings.speculate:
             # Timers due now run after the callbacks already queued, among them pygls's
             # sending of this answer: the editor is not kept waiting by the speculation.
             asyncio.get_running_loop().call_later(0.0, self._speculate, request, found[0])
@@ -345,6 +353,21 @@ class CompletionService:
         finally:
             if not flight.detached:
                 self._retire(request.uri, flight, generation)
+
+    async def settled(self) -> None:
+        """Return once no generation of this service is under way: every flight's answer is
+        done (checked, judged, in the cache), the speculations those answers start included.
+        For tests and measurements that need a quiet model; the editor never waits for it."""
+        while True:
+            await asyncio.sleep(0)  # what is due now (a speculation after an answer) starts
+            running = [
+                flight.answer
+                for flight in self._flights.values()
+                if flight.answer is not None and not flight.answer.done()
+            ]
+            if not running:
+                return
+            await asyncio.wait(running)
 
     def _retire(
         self, uri: str, flight: _Flight, generation: asyncio.Future[list[Suggestion]] | None
@@ -528,7 +551,8 @@ class CompletionService:
         return judge.cursor(request.language_id, request.text, request.offset, tree)
 
     def _gate_passes(self, request: CompletionRequest) -> bool:
-        """Step 1: the predictor's pre-generation gate, from context features only."""
+        """Step 8's gate (the README's "How a suggestion is made"), run before the model: the
+        predictor's pre-generation score, from context features only."""
         if self.judge is None:
             return True
         cursor = self._cursor(self.judge, request)
@@ -548,7 +572,7 @@ class CompletionService:
         *,
         report: bool = True,
     ) -> list[Suggestion]:
-        """Step 7: score each suggestion; automatic ones below the threshold are hidden (and
+        """Step 8: score each suggestion; automatic ones below the threshold are hidden (and
         counted and told to `on_hidden` when `report`: not for lines of a running generation,
         whose finished suggestion is judged and reported in its turn)."""
         if self.judge is None:
@@ -577,7 +601,9 @@ class CompletionService:
         tree = self._current_tree(request)
         if tree is None:
             return suggestion
-        text = refine_suggestion(tree, request.offset, suggestion.text)
+        text = refine_suggestion(
+            tree, request.offset, suggestion.text, fill_in_middle=suggestion.mode == "fim"
+        )
         if text == suggestion.text:
             return suggestion
         self.stats.refined += 1

@@ -14,6 +14,7 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ghostwright.completion.plan import plan_completion
 from ghostwright.completion.postprocess import unclosed_brackets
 from ghostwright.prompt import ContextChunk
 from ghostwright.syntax import SyntaxTree
@@ -127,18 +128,26 @@ def gather_context(
     return tuple(chunks)
 
 
-def refine_suggestion(tree: SyntaxTree, offset: int, text: str) -> str:
+def refine_suggestion(
+    tree: SyntaxTree, offset: int, text: str, *, fill_in_middle: bool = False
+) -> str:
     """Cut at the end of the syntactic unit, then keep only what does not break the parse.
 
     A suggestion may end inside an unfinished construct (a block opener, an open bracket),
     which is fine: the check closes it first. One that adds real errors falls back to its first
     line, else to nothing.
+
+    Where the model saw the code after the cursor (`fill_in_middle`) and the cursor is on a
+    blank line with code of its block below (`fills_gap`), the suggestion fills a gap that may
+    take several statements: it is not cut after the first (the generation's stops already
+    ended it before the code below and at the block's end).
     """
     if not tree.has_tree:
         return text
-    end = tree.with_insertion(offset, text).unit_end(offset)
-    if end is not None and offset < end < offset + len(text):
-        text = text[: end - offset].rstrip()
+    if not (fill_in_middle and fills_gap(tree.text, offset)):
+        end = tree.with_insertion(offset, text).unit_end(offset)
+        if end is not None and offset < end < offset + len(text):
+            text = text[: end - offset].rstrip()
     baseline = tree.error_count()
     line_start = max(tree.text.rfind("\n", 0, offset), tree.text.rfind("\r", 0, offset)) + 1
     line_prefix = tree.text[line_start:offset]
@@ -146,6 +155,19 @@ def refine_suggestion(tree: SyntaxTree, offset: int, text: str) -> str:
         if candidate.strip() and _parses_as_well(tree, offset, candidate, line_prefix, baseline):
             return candidate
     return ""
+
+
+def fills_gap(text: str, offset: int) -> bool:
+    """The cursor is on a blank line in the middle of a block: code of the same block follows
+    below, so a fill-in-the-middle model is filling a gap (of one statement or several)."""
+    plan = plan_completion(text[:offset], text[offset:], 2, fill_in_middle=True)
+    return (
+        plan is not None
+        and not plan.midline
+        and not plan.line_prefix.strip()
+        and not plan.line_rest.strip()
+        and plan.inside_block
+    )
 
 
 def _parses_as_well(

@@ -20,6 +20,16 @@ the tokens so far (the engine's own growing lists: read them at once, never keep
 entropies are empty where the backend does not report them)."""
 
 
+def common_prefix(cached: Sequence[int], prompt: Sequence[int]) -> int:
+    """How many leading tokens two token lists share (a KV cache and a prompt)."""
+    shared = 0
+    for kept, wanted in zip(cached, prompt, strict=False):
+        if kept != wanted:
+            break
+        shared += 1
+    return shared
+
+
 class StopRule:
     """When a backend's generation loop ends early: the caller's stop condition after any new
     text, or the time budget, spent and checked only at a line break so that suggestions end on
@@ -77,6 +87,10 @@ class Engine(Protocol):
 
     def tokenize(self, text: str) -> list[int]:
         """Tokens of plain text (special-token markup is not interpreted)."""
+
+    def cached_tokens(self, prompt: Sequence[int]) -> int:
+        """How many leading tokens of `prompt` the KV cache holds already: what a generation
+        from it would not evaluate again (0 for a model that keeps no cache)."""
 
     def chat_prompt(
         self, messages: Sequence[tuple[str, str]], reply_start: str

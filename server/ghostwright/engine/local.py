@@ -24,7 +24,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ghostwright.engine.base import Generation, StopCondition, StopRule, TextCallback
+from ghostwright.engine.base import (
+    Generation,
+    StopCondition,
+    StopRule,
+    TextCallback,
+    common_prefix,
+)
 from ghostwright.engine.fim import resolve_fim
 from ghostwright.engine.gguf import GgufInfo, read_gguf
 from ghostwright.errors import ModelLoadError
@@ -319,11 +325,7 @@ class LocalEngine:
         llama.cpp server's `--cache-reuse`, done in-process.
         """
         cache = self._kv_tokens
-        common = 0
-        for cached, wanted in zip(cache, prompt, strict=False):
-            if cached != wanted:
-                break
-            common += 1
+        common = self.cached_tokens(prompt)
         # The last prompt token is always re-evaluated so that fresh logits exist.
         limit = len(prompt) - 1
         common = min(common, limit)
@@ -505,6 +507,9 @@ class LocalEngine:
             stop_reason=stop_reason,
             generated_tokens=len(logprobs),
         )
+
+    def cached_tokens(self, prompt: Sequence[int]) -> int:
+        return common_prefix(self._kv_tokens, prompt)
 
     def warm(self, tokens: Sequence[int], cancelled: threading.Event) -> int:
         """Evaluate `tokens` into the KV cache ahead of a request whose prompt starts with them

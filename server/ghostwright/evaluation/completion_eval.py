@@ -265,7 +265,13 @@ def _pipeline_attempt(
         comment=comment_marker(language),
     )
     suggestion = pipeline.complete(engine, request, threading.Event())
-    text = refine_suggestion(tree, position.offset, suggestion.text) if suggestion else ""
+    text = (
+        refine_suggestion(
+            tree, position.offset, suggestion.text, fill_in_middle=suggestion.mode == "fim"
+        )
+        if suggestion
+        else ""
+    )
     if suggestion is not None and text:
         # The acceptance predictor's filter, as the server applies it (no history: every
         # position is a fresh session).

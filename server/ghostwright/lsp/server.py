@@ -389,7 +389,7 @@ class GhostwrightServer(LanguageServer):
                 log.debug("%s", explain_decision(self.predictor, suggestion.decision))
             log.info(
                 "suggestion %s: %d chars, %d prompt tokens (%d reused, %d shifted), model %.1f ms, "
-                "total %.1f ms, waited %.1f ms, source %s, mode %s",
+                "total %.1f ms, waited %.1f ms, source %s, mode %s, window %s",
                 suggestion.id,
                 len(suggestion.text),
                 suggestion.prompt_tokens,
@@ -400,6 +400,7 @@ class GhostwrightServer(LanguageServer):
                 suggestion.waited_ms,
                 suggestion.source,
                 suggestion.mode,
+                suggestion.window,
             )
         return suggestions
 

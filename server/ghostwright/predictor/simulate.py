@@ -208,8 +208,12 @@ def simulate(
     settings: Settings,
     on_row: Callable[[Row], None] | None = None,
 ) -> tuple[list[Row], SimulationStats]:
-    """Run the pipeline at every position, file by file, and label what it suggests."""
-    pipeline = CompletionPipeline(settings)
+    """Run the pipeline at every position, file by file, and label what it suggests.
+
+    Always from the full prompt window: the rows stand for a person working in a file, whose
+    requests the server answers from the full window once it warmed it (the cold window of a
+    first request is not simulated)."""
+    pipeline = CompletionPipeline(dataclasses.replace(settings, cold_prompt_tokens=0))
     never = threading.Event()
     rows: list[Row] = []
     feature_ms: list[float] = []
@@ -235,7 +239,14 @@ def simulate(
                 )
                 suggestion = pipeline.complete(engine, request, never)
                 text = (
-                    refine_suggestion(tree, position.offset, suggestion.text) if suggestion else ""
+                    refine_suggestion(
+                        tree,
+                        position.offset,
+                        suggestion.text,
+                        fill_in_middle=suggestion.mode == "fim",
+                    )
+                    if suggestion
+                    else ""
                 )
                 history = decisions.history(relative.as_posix(), package)
                 cursor = CursorContext("python", position.document, position.offset, tree, history)
