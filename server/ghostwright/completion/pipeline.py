@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from ghostwright.completion.plan import Plan, StopCheck, plan_completion
 from ghostwright.completion.postprocess import Surroundings, clean_suggestion, surroundings_of
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 # Fewer characters before the cursor than this is too little to go on (Copilot's rule).
 MIN_PROMPT_CHARS = 10
+
+Window = Literal["full", "cold"]
+"""Which prompt window a suggestion was made from (`Suggestion.window`)."""
 
 Generator = Callable[[int, TextCallback | None], Generation]
 """Generates candidate `branch` (0: the greedy one) from the prompt built for the request."""
@@ -105,7 +108,7 @@ class Suggestion:
     context: tuple[ContextChunk, ...] = ()
     """The context from elsewhere (other files, the recent-edit ring) its prompt was built
     with: text the model saw besides the document, which the suggestion may have copied."""
-    window: str = "full"
+    window: Window = "full"
     """The prompt window it was made from: "full", or "cold", the smaller window of a request
     that found little of its full window in the KV cache (`cold_prompt_tokens`)."""
 
@@ -188,7 +191,7 @@ class CompletionPipeline:
         budget_ms = (
             self.settings.invoked_time_budget_ms if invoked else self.settings.time_budget_ms
         )
-        window = "full"
+        window: Window = "full"
         if isinstance(engine, TextEngine):
             generate, mode = self._text_generator(engine, request, plan, cancelled, budget_ms)
         else:
@@ -260,14 +263,14 @@ class CompletionPipeline:
         plan: Plan,
         cancelled: threading.Event,
         budget_ms: float,
-    ) -> tuple[Generator, str, str] | None:
+    ) -> tuple[Generator, str, Window] | None:
         """Step 5 for the local model: a token prompt in the model's own FIM format, sized to
         its context, with the window it used ("full" or "cold"); None when there is nothing to
         prompt with."""
         prompt = self._token_prompt(engine, request, request.prefix)
         if not prompt.tokens:
             return None
-        window = "full"
+        window: Window = "full"
         if request.origin is None:
             cold = self._cold_prompt(engine, request, prompt)
             if cold is not None:
@@ -368,7 +371,7 @@ def model_suggestion(
     generation: Generation,
     started: float,
     context: tuple[ContextChunk, ...] = (),
-    window: str = "full",
+    window: Window = "full",
 ) -> Suggestion:
     """The suggestion `text` (the cleaned generation) makes, with the generation's figures and
     the context its prompt held."""
@@ -411,7 +414,7 @@ class _Progress:
         mode: str,
         started: float,
         context: tuple[ContextChunk, ...],
-        window: str,
+        window: Window,
     ) -> None:
         self._on_text = on_text
         self._on_lines = on_lines

@@ -159,15 +159,16 @@ def refine_suggestion(
 
 def fills_gap(text: str, offset: int) -> bool:
     """The cursor is on a blank line in the middle of a block: code of the same block follows
-    below, so a fill-in-the-middle model is filling a gap (of one statement or several)."""
-    plan = plan_completion(text[:offset], text[offset:], 2, fill_in_middle=True)
-    return (
-        plan is not None
-        and not plan.midline
-        and not plan.line_prefix.strip()
-        and not plan.line_rest.strip()
-        and plan.inside_block
+    below, so a fill-in-the-middle model is filling a gap (of one statement or several).
+    The blank line is checked first: the plan looks far up the text for the block's indent."""
+    line_start = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
+    line_end = min(
+        (i for i in (text.find("\n", offset), text.find("\r", offset)) if i >= 0), default=len(text)
     )
+    if text[line_start:line_end].strip():
+        return False
+    plan = plan_completion(text[:offset], text[offset:], 2, fill_in_middle=True)
+    return plan is not None and plan.inside_block
 
 
 def _parses_as_well(
