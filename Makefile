@@ -47,12 +47,15 @@ fim-model: $(STAMP)
 demo: model
 	$(BIN)/ghostwright demo
 
+# ruff, and the import contract of pyproject.toml (the core's layers point down, no cycles, the
+# core never imports the lab).
 lint: $(STAMP)
 	$(BIN)/ruff check server tests
 	$(BIN)/ruff format --check server tests
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy server/ghostwright
+	$(BIN)/mypy server/ghostwright server/ghostwright_lab
 
 pytest: model fim-model
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from ghostwright.engine.models import ModelSpec, default_model, find_model, is_fetched
+from ghostwright.events import Event, read_trace
+
+E = TypeVar("E", bound=Event)
+EVENTS_FILE = "events.jsonl"
+"""Where a server under test traces its typed events, under its home (`server_env`)."""
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -55,14 +64,42 @@ def server_env(tmp_home: Path, **extra: str) -> dict[str, str]:
 
     The acceptance predictor hides nothing (`GHOSTWRIGHT_PREDICTOR_THRESHOLD=0`) so that tests
     of the machinery behind a suggestion see every suggestion the model makes; the predictor's
-    own tests set a threshold.
+    own tests set a threshold. Its typed events go to `EVENTS_FILE` under `tmp_home`
+    (`traced_events`, `next_event`).
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("GHOSTWRIGHT_")}
     env["XDG_CONFIG_HOME"] = str(tmp_home / "config")
     env["XDG_DATA_HOME"] = str(tmp_home / "data")
     env["GHOSTWRIGHT_PREDICTOR_THRESHOLD"] = "0"
+    env["GHOSTWRIGHT_EVENTS_FILE"] = str(tmp_home / EVENTS_FILE)
     env.update(extra)
     return env
+
+
+def traced_events(tmp_home: Path) -> list[Event]:
+    """The typed events the server started with `server_env(tmp_home)` has emitted so far."""
+    return list(read_trace(tmp_home / EVENTS_FILE))
+
+
+async def next_event(
+    tmp_home: Path,
+    event_type: type[E],
+    *,
+    after: int = 0,
+    where: Callable[[E], bool] = lambda event: True,
+    timeout_s: float = 120.0,
+) -> E:
+    """The first event of `event_type` that `where` accepts among the server's events after
+    the first `after`, as soon as it is traced (an answer's event is traced before the answer
+    is sent; a warm-up's or a carried-on generation's come later)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for event in traced_events(tmp_home)[after:]:
+            if isinstance(event, event_type) and where(event):
+                return event
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {event_type.kind} event within {timeout_s:.0f} s")
+        await asyncio.sleep(0.02)
 
 
 @pytest.fixture(scope="session")

@@ -98,11 +98,14 @@ class Settings:
     predictor_sha256: str | None = None
     """The sha256 of that predictor's model-card.json (which holds every file's sha256);
     required for a URL. A model that does not match is refused and the shipped one is kept."""
+    events_file: str | None = None
+    """A JSON Lines file the server appends one typed record to per finished generation and
+    per answered request (`ghostwright.events`; what `ghostwright bench` reads); unset: none."""
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 BACKENDS = ("local", "llamacpp", "openai", "ollama")
-_PATH_FIELDS = frozenset({"model", "predictor_model"})
+_PATH_FIELDS = frozenset({"model", "predictor_model", "events_file"})
 """Fields holding a file path, where `~` means the home directory."""
 
 

@@ -12,11 +12,12 @@ def test_complete_json_reports_text_and_timings(tmp_path: Path, default_model_pa
     source = tmp_path / "add.py"
     source.write_text('def add(a, b):\n    """Add two numbers."""\n    return \n', encoding="utf-8")
     result = run_ghostwright(
-        None, "complete", str(source), "--line", "3", "--column", "12", "--json"
+        None, "complete", str(source), "--line", "3", "--column", "12", "--json", "--invoked"
     )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert payload["text"].strip()
+    assert payload["text"].strip() and payload["candidates"][0] == payload["text"]
+    assert 0.0 <= payload["score"] <= 1.0 and 0.0 < payload["confidence"] <= 1.0
     assert payload["latency_ms"] > 0 and payload["model_ms"] > 0
     assert payload["prompt_tokens"] > 5
     assert payload["mode"] == "prefix"  # the default model has no FIM tokens

@@ -17,9 +17,9 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from ghostwright.evaluation.bench import SuggestionLog, parse_suggestion_log
+from ghostwright.events import AnswerEvent, GenerationEvent, ParseCheckEvent, WarmUpEvent
 from ghostwright.syntax import SyntaxTree
-from tests.conftest import EXAMPLES, SERVER_COMMAND, server_env
+from tests.conftest import EXAMPLES, SERVER_COMMAND, next_event, server_env, traced_events
 from tests.e2e.test_server import (
     edit_at,
     inline_completion,
@@ -50,20 +50,13 @@ async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
     await lsp_client.shutdown_session()
 
 
-def logged_suggestions(client: LanguageClient) -> list[SuggestionLog]:
-    """The server's per-suggestion log lines, parsed as the benchmark parses them."""
-    parsed = (parse_suggestion_log(message.message) for message in client.log_messages)
-    return [entry for entry in parsed if entry is not None]
+async def answer_event(suggestion_id: str) -> AnswerEvent:
+    """The server's typed record of the answer with this suggestion."""
+    return await next_event(HOME, AnswerEvent, where=lambda event: event.id == suggestion_id)
 
 
-async def last_logged(client: LanguageClient, suggestion_id: str) -> SuggestionLog:
-    """The log line of one suggestion (log messages may trail the response a little)."""
-    for _ in range(50):
-        for entry in logged_suggestions(client):
-            if entry.id == suggestion_id:
-                return entry
-        await _sleep(0.05)
-    raise AssertionError(f"no log line for suggestion {suggestion_id}")
+def events_so_far() -> int:
+    return len(traced_events(HOME))
 
 
 async def _sleep(seconds: float) -> None:
@@ -89,9 +82,8 @@ async def test_consecutive_keystrokes_reuse_the_kv_cache(client: LanguageClient)
     edit_at(client, uri, 2, line, column, "[")
     second = await inline_completion(client, uri, line, column + 1)
     assert second
-    logged = await last_logged(client, suggestion_id(second[0]))
+    logged = await answer_event(suggestion_id(second[0]))
     assert logged.source == "model"
-    assert logged.reused_tokens is not None and logged.prompt_tokens is not None
     assert logged.reused_tokens > 0.9 * logged.prompt_tokens
 
 
@@ -108,7 +100,7 @@ async def test_typing_through_answers_without_the_model(client: LanguageClient) 
     edit_at(client, uri, 2, line, column, typed)
     rest = await inline_completion(client, uri, line, column + len(typed))
     assert rest and rest[0].insert_text == suggestion[len(typed) :]
-    logged = await last_logged(client, suggestion_id(rest[0]))
+    logged = await answer_event(suggestion_id(rest[0]))
     assert logged.source == "cache"
     assert logged.model_ms == 0.0
     assert logged.prompt_tokens == 0
@@ -129,6 +121,7 @@ async def test_a_cancelled_request_still_fills_the_cache(client: LanguageClient)
             trigger_kind=types.InlineCompletionTriggerKind.Automatic
         ),
     )
+    seen = events_so_far()
     pending = asyncio.ensure_future(
         client.protocol.send_request_async(
             types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="carry-1"
@@ -138,10 +131,11 @@ async def test_a_cancelled_request_still_fills_the_cache(client: LanguageClient)
     client.cancel_request(types.CancelParams(id="carry-1"))
     with contextlib.suppress(Exception):
         await pending
-    await _sleep(3.0)  # the generation finishes in the background
+    # The generation finishes in the background, into the cache.
+    await next_event(HOME, GenerationEvent, after=seen, where=lambda event: event.uri == uri)
     items = await inline_completion(client, uri, line, column)
     assert items
-    logged = await last_logged(client, suggestion_id(items[0]))
+    logged = await answer_event(suggestion_id(items[0]))
     assert logged.source in ("cache", "in-flight") and logged.model_ms == 0.0
 
 
@@ -164,16 +158,23 @@ async def test_accepting_a_suggestion_is_answered_by_its_speculation(
     )
     try:
         await _sleep(0.2)
+        seen = events_so_far()
         shown = await inline_completion(client, uri, line, column)
         assert shown and isinstance(shown[0].insert_text, str)
-        suggestion = shown[0].insert_text
-        await _sleep(2.0)  # the person reads it
+        suggestion, shown_id = shown[0].insert_text, suggestion_id(shown[0])
+        # The person reads it while the speculation computes what follows it.
+        await next_event(
+            HOME,
+            GenerationEvent,
+            after=seen,
+            where=lambda event: event.uri == uri and event.id != shown_id,
+        )
         edit_at(client, uri, 2, line, column, suggestion)  # and accepts it
         *above, last = suggestion.split("\n")
         end_line, end_column = line + len(above), len(last) + (0 if above else column)
         after = await inline_completion(client, uri, end_line, end_column)
         assert after
-        logged = await last_logged(client, suggestion_id(after[0]))
+        logged = await answer_event(suggestion_id(after[0]))
         assert logged.source in ("cache", "in-flight") and logged.model_ms == 0.0
     finally:
         client.workspace_did_change_configuration(
@@ -221,7 +222,7 @@ async def test_a_request_joining_a_multi_line_generation_gets_its_first_lines_fi
     whole = await first
     assert whole and joined
     assert answered["joined"] < answered["first"]
-    logged = await last_logged(client, suggestion_id(joined[0]))
+    logged = await answer_event(suggestion_id(joined[0]))
     assert logged.source == "in-flight"
     assert isinstance(whole[0].insert_text, str) and isinstance(joined[0].insert_text, str)
     lines, everything = joined[0].insert_text, whole[0].insert_text
@@ -271,7 +272,7 @@ async def test_suggestions_that_run_past_the_statement_are_cut_to_what_parses(
     inserting it never leaves the file parsing worse than it did."""
     text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
-    checks_before = parse_checks(client)
+    seen = events_so_far()
     shown = 0
     for row in (12, 27, 34, 39):  # 0-based rows of real statements, cut in the middle
         start = sum(len(line) for line in lines[:row])
@@ -288,8 +289,7 @@ async def test_suggestions_that_run_past_the_statement_are_cut_to_what_parses(
         tree = SyntaxTree("python", document)
         assert tree.errors_with_insertion(start + column, suggestion) <= tree.error_count()
     assert shown >= 2
-    await _sleep(0.2)
-    assert parse_checks(client) > checks_before
+    assert await next_event(HOME, ParseCheckEvent, after=seen)
 
 
 async def test_suggestions_below_the_predictor_threshold_are_hidden_unless_invoked(
@@ -333,22 +333,9 @@ async def invoke_completion(
     return list(result.items)
 
 
-async def warmed_up(client: LanguageClient, uri: str) -> None:
+async def warmed_up(uri: str) -> None:
     """Until the server's warm-up has put the document's prompt in the KV cache."""
-    for _ in range(1200):
-        if any(
-            message.message.startswith(f"warm-up of {uri}: ")
-            and "in the KV cache" in message.message
-            for message in client.log_messages
-        ):
-            return
-        await _sleep(0.05)
-    raise AssertionError(f"no warm-up of {uri}")
-
-
-def parse_checks(client: LanguageClient) -> int:
-    """How many suggestions the server has cut or dropped by the parse tree so far."""
-    return sum("parse check:" in message.message for message in client.log_messages)
+    await next_event(HOME, WarmUpEvent, where=lambda event: event.uri == uri and not event.stopped)
 
 
 async def test_manual_invocation_offers_distinct_ranked_candidates(client: LanguageClient) -> None:
@@ -358,7 +345,7 @@ async def test_manual_invocation_offers_distinct_ranked_candidates(client: Langu
     text = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
     cut = text.index("    return min(") + len("    return min(")
     open_document(client, uri, "# invoked\n" + text[:cut] + "\n")
-    await warmed_up(client, uri)
+    await warmed_up(uri)
     items = await invoke_completion(client, uri, text[:cut].count("\n") + 1, 15)
     texts = [item.insert_text for item in items]
     assert 2 <= len(texts) <= 3

@@ -9,6 +9,7 @@ another open file that the model copies from, never reaches the database.
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from ghostwright.completion.outcomes import SURVIVAL_CHECKS_S
+from ghostwright.completion.outcomes import OUTCOME_INTERVALS_ENV
 from ghostwright.telemetry.store import TelemetryEvent, TelemetryStore
 from tests.conftest import EXAMPLES, SERVER_COMMAND, server_env
 from tests.e2e.test_server import (
@@ -32,6 +33,8 @@ from tests.e2e.test_server import (
 HOME = Path(tempfile.mkdtemp(prefix="ghostwright-feedback-"))
 DATABASE = HOME / "data" / "ghostwright" / "telemetry.sqlite3"
 SECRET = "AKIAIOSFODNN7EXAMPLE"
+SURVIVAL_CHECK_S = 1.0
+"""The one survival check of `quick_client`'s server (the real ones come after 30 s and 120 s)."""
 
 
 @pytest_lsp.fixture(
@@ -41,6 +44,30 @@ SECRET = "AKIAIOSFODNN7EXAMPLE"
     ),
 )
 async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
+    await start(lsp_client)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=SERVER_COMMAND,
+        server_env=server_env(
+            HOME,
+            GHOSTWRIGHT_TELEMETRY_CODE="true",
+            **{OUTCOME_INTERVALS_ENV: json.dumps({"survival_checks_s": [SURVIVAL_CHECK_S]})},
+        ),
+    ),
+)
+async def quick_client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
+    """A server whose survival check comes after a second, for the test that waits for it."""
+    await start(lsp_client)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def start(lsp_client: LanguageClient) -> None:
+    """Initialize the session and wait for the model."""
     statuses = watch_status(lsp_client)
     await lsp_client.initialize_session(
         types.InitializeParams(
@@ -50,8 +77,6 @@ async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
         )
     )
     assert (await wait_for_state(statuses, "ready", "failed"))["state"] == "ready"
-    yield
-    await lsp_client.shutdown_session()
 
 
 async def wait_for_events(
@@ -125,16 +150,16 @@ async def test_partial_accept_and_dismiss_notifications(client: LanguageClient) 
     assert kinds(events) == ["shown", "rejected"] and events[1].data["reason"] == "dismissed"
 
 
-async def test_accepted_text_is_checked_for_survival(client: LanguageClient) -> None:
-    """Typing the whole suggestion in (no command) is an accept; 30 s later it is still there."""
-    uri, line, column, suggestion_id, text = await suggest_in(client, "survival")
-    edit_at(client, uri, 2, line, column, text)
-    await asyncio.sleep(SURVIVAL_CHECKS_S[0] + 1)
-    events = await wait_for_events(suggestion_id, lambda found: len(found) >= 3, timeout=15)
+async def test_accepted_text_is_checked_for_survival(quick_client: LanguageClient) -> None:
+    """Typing the whole suggestion in (no command) is an accept; at the survival check it is
+    still there."""
+    uri, line, column, suggestion_id, text = await suggest_in(quick_client, "survival")
+    edit_at(quick_client, uri, 2, line, column, text)
+    events = await wait_for_events(suggestion_id, lambda found: len(found) >= 3)
     assert kinds(events) == ["shown", "accepted", "survived"]
     assert events[1].data["how"] == "inserted"
     assert events[2].data == {
-        "after_s": 30.0,
+        "after_s": SURVIVAL_CHECK_S,
         "similarity": 1.0,
         "project": events[2].data["project"],
     }

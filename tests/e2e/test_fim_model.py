@@ -25,8 +25,9 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 from ghostwright.completion.postprocess import bracket_balance
 from ghostwright.engine.models import default_model as default_model_spec
 from ghostwright.engine.models import find_model, is_fetched
+from ghostwright.events import AnswerEvent, GenerationEvent, WarmUpEvent
 from ghostwright.predictor.model import shipped_directory
-from tests.conftest import SERVER_COMMAND, server_env
+from tests.conftest import SERVER_COMMAND, next_event, server_env, traced_events
 from tests.e2e.test_server import open_document, wait_for_state, watch_status
 
 MODEL = find_model("qwen2.5-coder-0.5b")
@@ -147,15 +148,13 @@ async def test_a_warm_up_leaves_the_first_request_little_to_evaluate(
     uri = "file:///fim/warm.py"
     source = "".join(f"def f{i}(x):\n    return x * {i} + {i * i}\n\n\n" for i in range(12))
     open_document(client, uri, source + "def g(x):\n    return ")
-    warmed = await logged(client, rf"warm-up of {re.escape(uri)}: (\d+) prompt tokens in the KV")
-    assert int(warmed[0]) > 100  # all of it, before any request
-    seen = len(client.log_messages)
+    warmed = await warm_up_of(uri)
+    assert warmed.prompt_tokens > 100  # all of it, before any request
+    seen = len(traced_events(HOME))
     await invoked(client, uri, source.count("\n") + 1, len("    return "))
-    generation = await logged(
-        client, r"generation \w+: (\d+) prompt tokens \((\d+) reused\)", after=seen
-    )
-    prompt_tokens, reused = int(generation[0]), int(generation[1])
-    assert reused >= int(warmed[0]) - 2 and prompt_tokens - reused <= 8, generation
+    generation = await next_event(HOME, GenerationEvent, after=seen)
+    assert generation.reused_tokens >= warmed.prompt_tokens - 2, generation
+    assert generation.prompt_tokens - generation.reused_tokens <= 8, generation
 
 
 async def test_a_cold_request_is_answered_from_the_cold_window_then_the_full_one_is_warmed(
@@ -172,21 +171,21 @@ async def test_a_cold_request_is_answered_from_the_cold_window_then_the_full_one
     )
     open_document(client, uri, source + "def total(values):\n    return ")
     line, character = source.count("\n") + 1, len("    return ")
-    seen = len(client.log_messages)
+    seen = len(traced_events(HOME))
     first = await invoked(client, uri, line, character)
-    window = await logged(client, r"suggestion \w+: .* prompt tokens .* window (\w+)", seen)
-    generation = await logged(client, r"generation \w+: (\d+) prompt tokens", seen)
-    assert first and window == ("cold",), (window, generation)
-    assert int(generation[0]) <= 768 + 8, generation
-    warmed = await logged(client, rf"warm-up of {re.escape(uri)}: (\d+) prompt tokens in the KV")
-    assert int(warmed[0]) > 1000, warmed  # the full window
-    seen = len(client.log_messages)
+    answer = await next_event(HOME, AnswerEvent, after=seen)
+    generation = await next_event(HOME, GenerationEvent, after=seen)
+    assert first and answer.window == "cold", (answer, generation)
+    assert generation.prompt_tokens <= 768 + 8, generation
+    warmed = await warm_up_of(uri, after=seen)
+    assert warmed.prompt_tokens > 1000, warmed  # the full window
+    seen = len(traced_events(HOME))
     assert await invoked(client, uri, line, character)
-    window = await logged(client, r"suggestion \w+: .* window (\w+)", seen)
-    generation = await logged(client, r"generation \w+: (\d+) prompt tokens \((\d+) reused\)", seen)
-    assert window == ("full",)
-    prompt_tokens, reused = int(generation[0]), int(generation[1])
-    assert prompt_tokens > 1000 and prompt_tokens - reused <= 8, generation
+    answer = await next_event(HOME, AnswerEvent, after=seen)
+    generation = await next_event(HOME, GenerationEvent, after=seen)
+    assert answer.window == "full", answer
+    assert generation.prompt_tokens > 1000, generation
+    assert generation.prompt_tokens - generation.reused_tokens <= 8, generation
 
 
 async def test_the_models_family_picks_its_predictor(client: LanguageClient) -> None:
@@ -206,14 +205,12 @@ async def test_the_models_family_picks_its_predictor(client: LanguageClient) -> 
         assert ready["predictor"] == str(expected), (settings, ready)
 
 
-async def logged(client: LanguageClient, pattern: str, after: int = 0) -> tuple[str, ...]:
-    """The groups of the newest server log line matching `pattern` among those after the
-    first `after` (waiting for one: log messages may trail a response)."""
-    compiled = re.compile(pattern)
-    for _ in range(int(WAIT_S * 20)):
-        for message in reversed(client.log_messages[after:]):
-            found = compiled.search(message.message)
-            if found:
-                return found.groups()
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no log line matching {pattern!r}")
+async def warm_up_of(uri: str, after: int = 0) -> WarmUpEvent:
+    """The first warm-up of the document that ran to its end, after the first `after` events."""
+    return await next_event(
+        HOME,
+        WarmUpEvent,
+        after=after,
+        where=lambda event: event.uri == uri and not event.stopped,
+        timeout_s=WAIT_S,
+    )

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 
 from ghostwright.predictor.features import names
 from ghostwright.predictor.model import AcceptancePredictor
-from ghostwright.predictor.personal import MIN_ROWS
 from ghostwright.telemetry.store import TelemetryEvent, TelemetryStore
+from ghostwright_lab.training.personal import MIN_ROWS
 from tests.conftest import run_ghostwright, server_env
 from tests.reliability.rpc import RawClient
 

@@ -180,12 +180,11 @@ async def test_a_second_server_loads_the_team_model_after_checking_its_checksum(
         "GHOSTWRIGHT_MODEL": str(default_model_path),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
     }
-    async with serve(env) as session:
-        await wait_for_state(session.statuses, "ready", "failed")
-        logged = [m.message for m in session.client.log_messages]
-        assert f"acceptance predictor: {published} (model-card sha256 {sha})" in logged
-        assert session.shown(types.MessageType.Error) == []
     fetched = tmp_path / "cache" / "ghostwright" / "predictors" / sha
+    async with serve(env) as session:
+        ready = await wait_for_state(session.statuses, "ready", "failed")
+        assert ready["predictor"] == str(fetched)  # the published model, fetched and pinned
+        assert session.shown(types.MessageType.Error) == []
     assert card_sha256(fetched) == sha
     assert {p.name for p in fetched.iterdir()} == {MODEL_CARD, *MODEL_FILES.values()}
 
@@ -200,13 +199,11 @@ async def test_a_model_that_does_not_match_its_checksum_is_refused(
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
     }
     async with serve(env) as session:
-        await wait_for_state(session.statuses, "ready", "failed")
+        ready = await wait_for_state(session.statuses, "ready", "failed")
         [error] = session.shown(types.MessageType.Error)
         assert "refused" in error and "not predictorSha256" in error
         assert "Using the shipped one" in error
-        assert not any(
-            m.message.startswith("acceptance predictor:") for m in session.client.log_messages
-        )
+        assert ready["predictor"] == str(shipped_directory())
 
 
 def test_a_changed_file_of_a_pinned_directory_is_refused(

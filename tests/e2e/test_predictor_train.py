@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ghostwright.evaluation.corpus import default_corpus
 from ghostwright.predictor.model import MODEL_CARD, MODEL_FILES, AcceptancePredictor
-from ghostwright.predictor.train import read_rows, simulate_and_train
 from ghostwright.settings import Settings
+from ghostwright_lab.corpus import default_corpus
+from ghostwright_lab.training.rows import read_rows
+from ghostwright_lab.training.train import simulate_and_train
 
 TUNE_FILES = ("colorsys.py", "bisect.py", "keyword.py")
 VALIDATION_FILES = ("json/scanner.py",)  # `json` is a validation package

@@ -29,7 +29,8 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.conftest import EXAMPLES, SERVER_COMMAND, server_env
+from ghostwright.events import AnswerEvent
+from tests.conftest import EXAMPLES, SERVER_COMMAND, server_env, traced_events
 from tests.e2e.test_server import (
     FUNCTION_START,
     edit_at,
@@ -120,8 +121,9 @@ class Session:
     def shown(self, kind: types.MessageType) -> list[str]:
         return [m.message for m in self.client.messages if m.type == kind]
 
-    def suggestion_logs(self) -> list[str]:
-        return [m.message for m in self.client.log_messages if m.message.startswith("suggestion ")]
+    def answers(self) -> list[AnswerEvent]:
+        """The server's typed records of its answers so far."""
+        return [event for event in traced_events(self.home) if isinstance(event, AnswerEvent)]
 
 
 @contextlib.asynccontextmanager
@@ -184,8 +186,9 @@ async def test_completion_through_a_real_llama_cpp_python_server(llama_server: L
         assert items, "no suggestion through the OpenAI-compatible backend"
         suggestion = items[0].insert_text
         assert isinstance(suggestion, str) and "item" in suggestion and ")" in suggestion
-        [logged] = session.suggestion_logs()
-        assert "source model, mode prefix" in logged  # no FIM family for this model name
+        [answer] = session.answers()
+        # No FIM family for this model name: a prefix prompt.
+        assert (answer.source, answer.mode) == ("model", "prefix")
         home = session.home
     # The probe at start and the suggestion went through the server.
     assert llama_server.completions() - before >= 2
@@ -303,7 +306,7 @@ async def test_completion_through_the_ollama_protocol() -> None:
             open_document(session.client, uri, MAIN + "\n\nprint(double(2))\n")
             items = await inline_completion(session.client, uri, 4, len("    return "))
             assert [item.insert_text for item in items] == ["scale(x, 2)"]
-            assert "mode fim" in session.suggestion_logs()[0]
+            assert session.answers()[0].mode == "fim"
         body = server.completions[1].body  # after the probe at start
         assert body["model"] == "qwen2.5-coder:1.5b"
         assert body["prompt"].endswith(MAIN.removesuffix(" "))

@@ -12,7 +12,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.conftest import EXAMPLES, SERVER_COMMAND, server_env
+from ghostwright.events import RepairEvent
+from tests.conftest import EXAMPLES, SERVER_COMMAND, next_event, server_env
 from tests.e2e.test_server import open_document, wait_for_state, watch_status
 
 HOME = Path(tempfile.mkdtemp(prefix="ghostwright-repair-"))
@@ -190,8 +191,8 @@ async def test_the_model_fixes_what_no_rule_does(client: LanguageClient) -> None
     edits = edits_of(resolved)
     assert apply(text, edits) == text.replace("fro item", "for item")
     assert sum(len(e.new_text) for e in edits) <= 2
-    logged = [m.message for m in client.log_messages if m.message.startswith("repair of")]
-    assert logged and ": model in " in logged[-1], logged
+    repaired = await next_event(HOME, RepairEvent, where=lambda event: event.uri == uri)
+    assert repaired.origin == "model", repaired
 
 
 async def test_wrong_closing_bracket_gets_a_minimal_edit(client: LanguageClient) -> None:

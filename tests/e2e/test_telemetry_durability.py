@@ -24,6 +24,8 @@ import pytest
 from ghostwright.telemetry.store import TelemetryStore
 
 KILLS = 20
+ID_LENGTH = 32
+"""`TelemetryEvent.event_id`: a uuid4's hex."""
 
 CHILD = textwrap.dedent(
     """
@@ -37,6 +39,9 @@ CHILD = textwrap.dedent(
     database, side_file = Path(sys.argv[1]), sys.argv[2]
     store = TelemetryStore(database)
     side = os.open(side_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    # End the line the previous child may have been killed in the middle of: its part stays a
+    # short line of its own instead of running into this child's first id.
+    os.write(side, b"\\n")
     sys.stdout.write("ready\\n")
     sys.stdout.flush()
     features = {f"feature_{i}": i * 0.5 for i in range(40)}
@@ -62,12 +67,11 @@ CHILD = textwrap.dedent(
 
 
 def committed_ids(side_file: Path) -> list[str]:
-    """Ids the child saw committed; a line cut short by the kill does not count."""
+    """Ids the children saw committed; a line a kill cut short does not count (it is shorter
+    than an id: each child starts by ending the line the one before may have left open)."""
     if not side_file.exists():
         return []
-    text = side_file.read_text()
-    lines = text.split("\n")
-    return [line for line in lines[:-1] if line]  # the part after the last newline is partial
+    return [line for line in side_file.read_text().split("\n") if len(line) == ID_LENGTH]
 
 
 def stored_ids(database: Path) -> list[str]:

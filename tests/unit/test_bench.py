@@ -1,4 +1,4 @@
-"""The replay benchmark's parts: the simulated person, the accept rule, the figures, the log."""
+"""The replay benchmark's parts: the simulated person, the accept rule, the figures."""
 
 from __future__ import annotations
 
@@ -11,29 +11,25 @@ from pathlib import Path
 import pytest
 
 from ghostwright.cli import build_parser
-from ghostwright.evaluation.bench import (
+from ghostwright_lab.bench.bench import (
     CONTEXT_SWEEP_LINES,
     BenchOptions,
     _sweep_variants,
     _Variant,
     choose_traces,
     device_of,
-    is_joined_unshown_log,
-    parse_generation_log,
-    parse_suggestion_log,
     summarize,
     utf16_position,
 )
-from ghostwright.evaluation.model_limit import LimitRequest
-from ghostwright.evaluation.naive import WINDOW_CHARS, NaiveResult, naive_prompt, replay_naive_trace
-from ghostwright.evaluation.replay import (
+from ghostwright_lab.bench.naive import WINDOW_CHARS, NaiveResult, naive_prompt, replay_naive_trace
+from ghostwright_lab.bench.replay import (
     DEBOUNCE_S,
     ContenderRun,
     LiveEditor,
     LiveRequest,
     RequestOutcome,
 )
-from ghostwright.evaluation.typing_trace import (
+from ghostwright_lab.bench.typing_trace import (
     Keystroke,
     Trace,
     TraceCursor,
@@ -432,54 +428,6 @@ def test_summary_of_nothing_has_no_figures() -> None:
     assert summary.latency_p50_ms is None and summary.model_p50_ms is None
     assert summary.without_model_share is None and summary.evaluated_share is None
     assert summary.saved_per_100 == 0.0 and summary.peak_rss_mib is None
-
-
-# -- the server's log ---------------------------------------------------------------------------
-
-
-def test_parse_suggestion_log_line() -> None:
-    entry = parse_suggestion_log(
-        "suggestion 9f2c: 38 chars, 659 prompt tokens (512 reused, 0 shifted), model 46.5 ms, "
-        "total 52.0 ms, waited 3.0 ms, source model, mode prefix"
-    )
-    assert entry is not None
-    assert (entry.id, entry.chars, entry.prompt_tokens, entry.reused_tokens) == (
-        "9f2c",
-        38,
-        659,
-        512,
-    )
-    assert (entry.model_ms, entry.total_ms, entry.source) == (46.5, 52.0, "model")
-    assert entry.waited_ms == 3.0
-    assert entry.model_run
-
-
-def test_parse_suggestion_log_degrades_when_the_format_changes() -> None:
-    entry = parse_suggestion_log("2026 INFO x: suggestion ab12: total 3.5 ms, model 1 ms")
-    assert entry is not None and entry.id == "ab12"
-    assert (entry.model_ms, entry.total_ms) == (1.0, 3.5)
-    assert entry.prompt_tokens is None and entry.source is None
-    assert entry.model_run  # nothing says otherwise
-    cache = parse_suggestion_log("suggestion c: 5 chars, 0 prompt tokens (0 reused), model 0 ms")
-    assert cache is not None and not cache.model_run
-    assert parse_suggestion_log("accepted suggestion 9f2c") is None
-    assert parse_suggestion_log("model ready: /x.gguf") is None
-
-
-def test_parse_generation_log_line() -> None:
-    entry = parse_generation_log(
-        "2026 INFO ghostwright.completion.service: generation 9f2c: 1004 prompt tokens "
-        "(1003 reused), 41 tokens generated, model 212.4 ms, stop time_budget"
-    )
-    assert entry == LimitRequest(prompt_tokens=1004, reused_tokens=1003, generated_tokens=41)
-    assert parse_generation_log("suggestion 9f2c: 38 chars, 659 prompt tokens (512 reused)") is None
-
-
-def test_joined_unshown_log_line() -> None:
-    assert is_joined_unshown_log(
-        "2026 INFO ghostwright.completion.service: request joined generation 9f2c: nothing to show"
-    )
-    assert not is_joined_unshown_log("generation 9f2c: 10 prompt tokens (9 reused)")
 
 
 # -- positions, traces, report ------------------------------------------------------------------

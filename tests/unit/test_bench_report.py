@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostwright.evaluation.bench import (
+from ghostwright_lab.bench.bench import (
     BenchOptions,
     BenchReport,
     ContenderSummary,
@@ -19,7 +19,7 @@ from ghostwright.evaluation.bench import (
     TraceInfo,
     summarize,
 )
-from ghostwright.evaluation.bench_report import (
+from ghostwright_lab.bench.bench_report import (
     Spread,
     figure,
     format_markdown,
@@ -31,8 +31,8 @@ from ghostwright.evaluation.bench_report import (
     targets,
     write_report,
 )
-from ghostwright.evaluation.replay import DEBOUNCE_S, ContenderRun, LiveRequest, RequestOutcome
-from ghostwright.evaluation.stock_server import Generation, pair_generations, parse_generations
+from ghostwright_lab.bench.replay import DEBOUNCE_S, ContenderRun, LiveRequest, RequestOutcome
+from ghostwright_lab.bench.stock_server import Generation, pair_generations, parse_generations
 
 MODEL_BYTES = 100_000_000
 

@@ -27,7 +27,7 @@ def suggestion(text: str = TEXT, id: str = "s1") -> Suggestion:
     return Suggestion(
         id=id,
         text=text,
-        score=0.9,
+        confidence=0.9,
         mode="fim",
         source="model",
         prompt_tokens=40,

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from ghostwright.evaluation.completion_eval import (
+from ghostwright.settings import Settings
+from ghostwright_lab.corpus import (
+    MAX_FILE_LINES,
+    CorpusError,
+    corpus_files,
+    pick_positions,
+    positions_in,
+    split_of,
+)
+from ghostwright_lab.evals.completion_eval import (
     Attempt,
     EvalReport,
     Machine,
@@ -18,15 +27,6 @@ from ghostwright.evaluation.completion_eval import (
     report_json,
     summarize,
 )
-from ghostwright.evaluation.corpus import (
-    MAX_FILE_LINES,
-    CorpusError,
-    corpus_files,
-    pick_positions,
-    positions_in,
-    split_of,
-)
-from ghostwright.settings import Settings
 
 SOURCE = '''\
 import os

@@ -20,7 +20,7 @@ def suggestion(suggestion_id: str, text: str) -> Suggestion:
     return Suggestion(
         id=suggestion_id,
         text=text,
-        score=0.7,
+        confidence=0.7,
         mode="prefix",
         source="model",
         prompt_tokens=10,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ghostwright.evaluation.infill_eval import _position
-from ghostwright.evaluation.infill_tasks import (
+from ghostwright_lab.evals.infill_eval import _position
+from ghostwright_lab.evals.infill_tasks import (
     c_family_tasks,
     doctests_pass,
     line_matches,
@@ -90,7 +90,7 @@ def test_a_wrong_fill_fails_and_a_different_right_one_passes(package: Path, tmp_
 def test_a_fill_that_loops_forever_fails_after_the_timeout(
     package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ghostwright.evaluation.infill_tasks as infill_tasks
+    import ghostwright_lab.evals.infill_tasks as infill_tasks
 
     monkeypatch.setattr(infill_tasks, "DOCTEST_TIMEOUT_S", 2.0)
     tasks = python_tasks(package, "shapes", ("line",), 50, 0)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from ghostwright.completion.outcomes import (
-    DECISION_TIMEOUT_S,
-    SURVIVAL_CHECKS_S,
+    OUTCOME_INTERVALS_ENV,
+    REAL_INTERVALS,
     Outcome,
+    OutcomeIntervals,
     OutcomeTracker,
 )
 
@@ -15,12 +20,15 @@ URI = "file:///a.py"
 class Harness:
     """A tracker with a controllable clock and one document whose text the test edits."""
 
-    def __init__(self, text: str = "x = \n") -> None:
+    def __init__(self, text: str = "x = \n", intervals: OutcomeIntervals = REAL_INTERVALS) -> None:
         self.now = 1000.0
         self.text = text
         self.events: list[Outcome] = []
         self.tracker = OutcomeTracker(
-            self.events.append, lambda uri: self.text if uri == URI else None, lambda: self.now
+            self.events.append,
+            lambda uri: self.text if uri == URI else None,
+            lambda: self.now,
+            intervals,
         )
 
     def edit(self, start: int, removed: int, inserted: str, uri: str = URI) -> None:
@@ -117,7 +125,7 @@ def test_a_partial_accept_of_a_remainder_counts_what_was_typed() -> None:
 def test_an_undecided_suggestion_times_out_as_a_reject() -> None:
     h = Harness()
     h.tracker.shown("s1", URI, 4, "42")
-    h.now += DECISION_TIMEOUT_S - 1
+    h.now += REAL_INTERVALS.decision_timeout_s - 1
     h.tracker.tick()
     assert h.events == []
     h.now += 2
@@ -139,13 +147,13 @@ def test_survival_is_checked_at_30_and_120_seconds() -> None:
     h.tracker.shown("s1", URI, 4, "compute(a, b)")
     h.edit(4, 0, "compute(a, b)")
     h.edit(0, 0, "# moved down\n")  # an edit above moves the accepted text
-    h.now += SURVIVAL_CHECKS_S[0] + 1
+    h.now += REAL_INTERVALS.survival_checks_s[0] + 1
     h.tracker.tick()
     first = h.events[-1]
     assert first.kind == "survived" and first.data == {"after_s": 30.0, "similarity": 1.0}
     start = h.text.index("compute")
     h.edit(start, len("compute(a, b)"), "other()")
-    h.now += SURVIVAL_CHECKS_S[1]
+    h.now += REAL_INTERVALS.survival_checks_s[1]
     h.tracker.tick()
     second = h.events[-1]
     assert second.kind == "survived" and second.data["after_s"] == 120.0
@@ -171,3 +179,57 @@ def test_history_counts_decisions_and_typing_gaps() -> None:
         h.edit(0, 0, "y")
     assert h.tracker.typing_gap_ms is not None
     assert abs(h.tracker.typing_gap_ms - 150.0) < 1.0
+
+
+def test_the_intervals_are_injected() -> None:
+    h = Harness(intervals=OutcomeIntervals(decision_timeout_s=2.0, survival_checks_s=(1.0,)))
+    assert h.tracker.intervals.tick_s == 0.1
+    h.tracker.shown("s1", URI, 4, "42")
+    h.now += 2.0
+    h.tracker.tick()
+    assert h.kinds() == [("rejected", "s1")]
+    h.tracker.shown("s2", URI, 4, "42")
+    h.edit(4, 0, "42")
+    h.now += 1.0
+    h.tracker.tick()
+    assert h.events[-1].kind == "survived" and h.events[-1].data["after_s"] == 1.0
+    h.now += 1000
+    h.tracker.tick()
+    assert len(h.events) == 3  # one check only
+
+
+def test_the_real_intervals_are_the_documented_ones() -> None:
+    """README and docs/telemetry.md: no decision within 20 s, survival at 30 s and 120 s."""
+    assert REAL_INTERVALS.decision_timeout_s == 20.0
+    assert REAL_INTERVALS.survival_checks_s == (30.0, 120.0)
+    assert REAL_INTERVALS.tick_s == 2.0
+
+
+def test_intervals_from_the_environment() -> None:
+    assert OutcomeIntervals.from_environ({}) is REAL_INTERVALS
+    short = OutcomeIntervals.from_environ({OUTCOME_INTERVALS_ENV: '{"survival_checks_s": [1]}'})
+    assert short == OutcomeIntervals(20.0, (1.0,))
+    both = '{"decision_timeout_s": 0.5, "survival_checks_s": [1, 2.5]}'
+    assert OutcomeIntervals.from_environ({OUTCOME_INTERVALS_ENV: both}) == OutcomeIntervals(
+        0.5, (1.0, 2.5)
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[1]",
+        "{",
+        '{"survival_checks": [1]}',
+        '{"survival_checks_s": 1}',
+        '{"survival_checks_s": [2, 1]}',
+        '{"decision_timeout_s": 0}',
+        '{"decision_timeout_s": "soon"}',
+    ],
+)
+def test_invalid_intervals_from_the_environment_keep_the_real_ones(
+    raw: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        assert OutcomeIntervals.from_environ({OUTCOME_INTERVALS_ENV: raw}) is REAL_INTERVALS
+    assert OUTCOME_INTERVALS_ENV in caplog.text

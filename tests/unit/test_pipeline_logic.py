@@ -343,7 +343,7 @@ def test_complete_prefix_mode_wiring():
     assert suggestion is not None
     assert suggestion.text == "    return x"
     assert suggestion.mode == "prefix"
-    assert suggestion.score == pytest.approx(0.5)
+    assert suggestion.confidence == pytest.approx(0.5)
     assert suggestion.prompt_tokens == 42
     assert suggestion.reused_tokens == 30
     assert suggestion.evaluated_tokens == 12
@@ -495,7 +495,7 @@ def test_complete_score_is_zero_without_logprobs():
     )
     assert suggestion is not None
     assert suggestion.text == "1"
-    assert suggestion.score == 0.0
+    assert suggestion.confidence == 0.0
     assert suggestion.stop_reason == "eos"
 
 
@@ -527,7 +527,7 @@ def test_complete_lines_are_reported_as_they_are_generated():
     first = reported[0]
     assert first.generated_tokens == len("    y = x + 1\n")
     assert len(first.token_logprobs) == len(first.token_entropies) == first.generated_tokens
-    assert first.score == pytest.approx(0.5)
+    assert first.confidence == pytest.approx(0.5)
     assert first.stop_reason == "stop_condition" and first.source == "model"
     assert found and found[0].text == reported[-1].text
 

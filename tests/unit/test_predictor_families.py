@@ -13,7 +13,7 @@ from tests.unit.test_train import synthetic_rows
 
 from ghostwright.engine.fim import configured_family, family_of
 from ghostwright.engine.gguf import GgufInfo
-from ghostwright.predictor import model, personal, train
+from ghostwright.predictor import model
 from ghostwright.predictor.model import (
     FAMILIES,
     MODEL_CARD,
@@ -23,6 +23,7 @@ from ghostwright.predictor.model import (
     shipped_directory,
 )
 from ghostwright.settings import Settings
+from ghostwright_lab.training import train
 
 QWEN = "qwen2.5-coder"
 
@@ -79,7 +80,7 @@ def shipped(
     shutil.copytree(trained[None], root)
     shutil.copytree(trained[QWEN], root / FAMILIES / QWEN)
     monkeypatch.setattr(model, "_default_directory", lambda: root)
-    monkeypatch.setattr(personal, "personal_directory", lambda: tmp_path / "personal")
+    monkeypatch.setattr(model, "personal_directory", lambda: tmp_path / "personal")
     return root
 
 
@@ -92,23 +93,23 @@ def test_the_card_names_the_family_it_was_trained_for(trained: dict[str | None, 
 
 def test_a_family_with_its_own_predictor_gets_it(shipped: Path) -> None:
     assert shipped_directory(QWEN) == shipped / FAMILIES / QWEN
-    assert card_family(personal.load_active(QWEN).card) == QWEN
+    assert card_family(model.load_active(QWEN).card) == QWEN
     assert card_family(load_predictor(None, None, family=QWEN).predictor.card) == QWEN
 
 
 def test_other_families_get_the_default_predictor(shipped: Path) -> None:
     for family in (None, "starcoder2", "no-such-family"):
         assert shipped_directory(family) == shipped
-        assert personal.load_active(family).directory == shipped
+        assert model.load_active(family).directory == shipped
 
 
 def test_a_personal_model_serves_only_the_family_it_was_trained_from(
     shipped: Path, tmp_path: Path
 ) -> None:
     shutil.copytree(shipped / FAMILIES / QWEN, tmp_path / "personal")
-    assert personal.load_active(QWEN).directory == tmp_path / "personal"
+    assert model.load_active(QWEN).directory == tmp_path / "personal"
     # Trained from the Qwen predictor: the default model's confidences are not its data.
-    assert personal.load_active(None).directory == shipped
+    assert model.load_active(None).directory == shipped
 
 
 def test_a_refused_team_model_falls_back_to_the_familys_own(shipped: Path, tmp_path: Path) -> None:

@@ -1,20 +1,18 @@
 """Unit tests for ghostwright.predictor.model: loading with checks, scoring, contributions,
-latency, and the shipped model."""
+and the shipped model."""
 
 from __future__ import annotations
 
 import json
 import math
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from tests.unit.test_train import synthetic_rows
 
-from ghostwright.engine.models import sha256_of
-from ghostwright.predictor import train
+from ghostwright.hashing import sha256_of
 from ghostwright.predictor.features import (
     CursorContext,
     History,
@@ -31,6 +29,7 @@ from ghostwright.predictor.model import (
     shipped_directory,
 )
 from ghostwright.syntax import SyntaxTree
+from ghostwright_lab.training import train
 
 
 @pytest.fixture(scope="module")
@@ -101,21 +100,6 @@ def test_contributions_explain_the_log_odds(model_dir: Path) -> None:
         )
         log_odds = sum(value for _, value in contributions)
         assert 1.0 / (1.0 + math.exp(-log_odds)) == pytest.approx(probability, abs=1e-9)
-
-
-def test_scoring_one_suggestion_is_fast(model_dir: Path) -> None:
-    """Measured here: about 0.03 ms median; the budget is 0.2 ms at p95 (CI machines are
-    shared, so the assertion leaves room)."""
-    predictor = AcceptancePredictor.load(model_dir)
-    _, everything = features_at("def add(a, b):\n    return |\n")
-    predictor.score(everything)
-    times = []
-    for _ in range(500):
-        started = time.perf_counter()
-        predictor.score(everything)
-        times.append(time.perf_counter() - started)
-    assert np.percentile(times, 50) < 0.0002
-    assert np.percentile(times, 95) < 0.001
 
 
 # --- refusing what cannot be trusted -------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from ghostwright.telemetry.redact import (
@@ -279,11 +277,12 @@ def test_several_secrets_in_one_text_are_all_redacted():
     ],
     ids=["prose", "base64", "dots", "minified", "commas", "unclosed", "base64-lines"],
 )
-def test_long_texts_take_linear_time(text):
-    """Redaction runs on every stored string in the writer thread; no input may make it crawl."""
-    start = time.perf_counter()
-    redact_secrets(text)
-    assert time.perf_counter() - start < 0.5
+@pytest.mark.timeout(10)
+def test_long_texts_do_not_make_redaction_crawl(text):
+    """Redaction runs on every stored string in the writer thread; no input may make it crawl.
+    A pattern that backtracked on one of these would run for minutes: the timeout fails it.
+    None holds a secret: they come back as they were."""
+    assert redact_secrets(text) == text
 
 
 # -- secrets copied on their own ----------------------------------------------------------------

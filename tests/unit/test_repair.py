@@ -6,11 +6,11 @@ import random
 
 import pytest
 
-from ghostwright.evaluation.repair_eval import KINDS, MAKERS, Injection, judge
 from ghostwright.repair.diagnostics import Problem, check
 from ghostwright.repair.fixes import Patch
 from ghostwright.repair.pipeline import Repairer, enclosing_unit
 from ghostwright.repair.verify import keeps_code, minimal_changes, verify
+from ghostwright_lab.evals.repair_eval import KINDS, MAKERS, Injection, judge
 
 
 def messages(language: str, text: str) -> list[tuple[str, str]]:

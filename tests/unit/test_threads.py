@@ -9,8 +9,8 @@ import pytest
 
 from ghostwright.engine.local import LocalEngine, llama_threads, physical_cores
 from ghostwright.engine.models import default_model
-from ghostwright.evaluation.stock_server import StockServer
 from ghostwright.settings import Settings
+from ghostwright_lab.bench.stock_server import StockServer
 
 
 def test_a_set_thread_count_is_used_for_prompts_and_tokens() -> None:

@@ -1,4 +1,4 @@
-"""Unit tests for ghostwright.predictor.train (and the labels of simulate): metrics, the
+"""Unit tests for ghostwright_lab.training.train (and the labels of simulate): metrics, the
 baseline, rows on disk, training on synthetic rows, and training on a Dask cluster."""
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ghostwright.evaluation.corpus import Position
-from ghostwright.evaluation.predictor_eval import format_table, plot, report_json
-from ghostwright.predictor import train
 from ghostwright.predictor.features import (
     CHARACTERS,
     CONTEXT_NAMES,
@@ -26,29 +23,31 @@ from ghostwright.predictor.features import (
     names,
 )
 from ghostwright.predictor.model import MODEL_CARD, MODEL_FILES, AcceptancePredictor
-from ghostwright.predictor.simulate import (
+from ghostwright_lab.corpus import Position
+from ghostwright_lab.training import train
+from ghostwright_lab.training.metrics import (
+    TARGET_RETENTION,
+    LogisticBaseline,
+    auc,
+    curves,
+    kept_and_hidden,
+    retention_threshold,
+)
+from ghostwright_lab.training.predictor_eval import format_table, plot, report_json
+from ghostwright_lab.training.rows import Row, matrix, read_rows, write_rows
+from ghostwright_lab.training.simulate import (
     SimulationStats,
     joined_runs,
     label_of,
     positions_by_file,
     refresh_features,
 )
-from ghostwright.predictor.train import (
+from ghostwright_lab.training.train import (
     MIN_DATA_IN_LEAF_GRID,
-    TARGET_RETENTION,
-    LogisticBaseline,
-    Row,
     TrainReport,
-    auc,
-    curves,
     group_folds,
-    kept_and_hidden,
-    matrix,
-    read_rows,
-    retention_threshold,
     train_from_rows,
     train_with_dask,
-    write_rows,
 )
 
 

@@ -1,24 +1,34 @@
-"""The `ghostwright` command: serve, complete, doctor, model fetch, demo."""
+"""The `ghostwright` command: serve, complete, repair, doctor, model, demo, export, pool, explain;
+the lab adds eval, bench and train (`ghostwright_lab.cli`)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import logging
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ghostwright import __version__
 from ghostwright.cli.feedback import add_commands as add_feedback_commands
 from ghostwright.cli.repair import add_commands as add_repair_commands
-from ghostwright.errors import GhostwrightError
+from ghostwright.errors import GhostwrightError, TelemetryError
 from ghostwright.logs import configure_logging
 from ghostwright.streams import claim_standard_streams
 
+if TYPE_CHECKING:
+    from ghostwright.completion.suggest import Answer
+    from ghostwright.predictor.decide import Judge
+    from ghostwright.settings import Settings
+
 log = logging.getLogger("ghostwright")
+
+COMMANDS_ENTRY_POINTS = "ghostwright.commands"
+"""The entry-point group of packages that add commands (`add_commands(subparsers)`)."""
 
 
 def _cmd_serve(args: argparse.Namespace, stdout: TextIO) -> int:
@@ -36,9 +46,11 @@ def _cmd_serve(args: argparse.Namespace, stdout: TextIO) -> int:
 
 def _cmd_complete(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest
+    from ghostwright.completion.suggest import Suggester
     from ghostwright.engine.local import LocalEngine
     from ghostwright.engine.models import resolve_model_path
     from ghostwright.settings import resolve_settings
+    from ghostwright.syntax import SyntaxTree, language_of_path
 
     path = Path(args.file)
     text = path.read_text(encoding="utf-8", errors="replace")
@@ -50,32 +62,93 @@ def _cmd_complete(args: argparse.Namespace, stdout: TextIO) -> int:
     column = min(max(args.column, 1), len(line_text) + 1)
     offset = line_start + column - 1
     settings = resolve_settings().settings
+    language = language_of_path(path)
+    request = CompletionRequest(path.resolve().as_uri(), 0, language, text, offset)
+    tree = SyntaxTree(language, text)
+    suggester = Suggester(CompletionPipeline(settings), _fresh_session_judge(settings, args.root))
     started = time.perf_counter()
     engine = LocalEngine(resolve_model_path(settings), settings)
     load_ms = (time.perf_counter() - started) * 1000.0
-    request = CompletionRequest(path.resolve().as_uri(), 0, "", text, offset)
-    suggestion = CompletionPipeline(settings).complete(engine, request, threading.Event())
+    try:
+        if args.warm:
+            # What the editor does while the person pauses: the full window in the KV cache.
+            warm = suggester.with_context(request, tree)
+            engine.warm(suggester.pipeline.warm_up_tokens(engine, warm), threading.Event())
+        answer = suggester.suggest(engine, request, tree, invoked=args.invoked)
+    finally:
+        engine.close()
+    shown = answer.shown[0] if answer.shown else None
     if args.json:
-        result: dict[str, object] = {
-            "text": suggestion.text if suggestion else "",
-            "load_ms": load_ms,
-        }
-        if suggestion is not None:
-            result.update(
-                latency_ms=round(suggestion.total_ms, 1),
-                model_ms=round(suggestion.model_ms, 1),
-                prompt_tokens=suggestion.prompt_tokens,
-                evaluated_tokens=suggestion.evaluated_tokens,
-                mode=suggestion.mode,
-                score=round(suggestion.score, 4),
-                stop_reason=suggestion.stop_reason,
-            )
-        print(json.dumps(result, indent=2), file=stdout)
-    elif suggestion is None:
-        print("(no suggestion at this position)", file=sys.stderr)
+        print(json.dumps(_answer_json(answer, load_ms), indent=2), file=stdout)
+    elif shown is None:
+        why = "hidden by the acceptance predictor" if answer.hidden else "no suggestion"
+        print(f"({why} at this position)", file=sys.stderr)
     else:
-        print(suggestion.text, file=stdout)
-    return 0 if suggestion is not None or args.json else 1
+        print(shown.text, file=stdout)
+    return 0 if shown is not None or args.json else 1
+
+
+def _fresh_session_judge(settings: Settings, root: str | None) -> Judge | None:
+    """The acceptance predictor as a new editor session in the workspace `root` (default: the
+    current directory) judges: the configured predictor, no decisions yet in this session, the
+    project's recent acceptance rate from the telemetry. None where no predictor loads."""
+    from ghostwright.completion.feedback import project_accept_rate, project_id
+    from ghostwright.engine.fim import configured_family
+    from ghostwright.predictor.decide import Judge
+    from ghostwright.predictor.features import History
+    from ghostwright.predictor.model import PredictorError, load_predictor
+    from ghostwright.telemetry.store import TelemetryStore, default_database_path
+
+    try:
+        loaded = load_predictor(
+            settings.predictor_model, settings.predictor_sha256, family=configured_family(settings)
+        )
+    except PredictorError as exc:
+        log.error("%s: every suggestion is shown", exc)
+        return None
+    rate = None
+    if settings.telemetry:
+        try:
+            store = TelemetryStore(default_database_path())
+        except TelemetryError as exc:
+            log.warning("no project history: %s", exc)
+        else:
+            try:
+                rate = project_accept_rate(store, project_id(Path(root or ".").resolve().as_uri()))
+            finally:
+                store.close()
+    history = History(project_accept_rate=rate)
+    return Judge(loaded.predictor, lambda: history, settings.predictor_threshold)
+
+
+def _answer_json(answer: Answer, load_ms: float) -> dict[str, object]:
+    """`ghostwright complete --json`: what the editor would get, and why."""
+    shown = answer.shown[0] if answer.shown else None
+    result: dict[str, object] = {
+        "text": shown.text if shown else "",
+        "candidates": [suggestion.text for suggestion in answer.shown],
+        "load_ms": round(load_ms, 1),
+        "latency_ms": round(answer.total_ms, 1),
+    }
+    if shown is not None:
+        result.update(
+            model_ms=round(shown.model_ms, 1),
+            prompt_tokens=shown.prompt_tokens,
+            evaluated_tokens=shown.evaluated_tokens,
+            mode=shown.mode,
+            window=shown.window,
+            confidence=round(shown.confidence, 4),
+            score=round(shown.score, 4),
+            stop_reason=shown.stop_reason,
+        )
+    for held in answer.hidden:
+        result["hidden"] = {
+            "stage": held.decision.stage,
+            "score": round(held.decision.score, 4),
+            "threshold": round(held.decision.threshold, 4),
+            "text": held.suggestion.text if held.suggestion else None,
+        }
+    return result
 
 
 def _cmd_doctor(args: argparse.Namespace, stdout: TextIO) -> int:
@@ -115,105 +188,16 @@ def _cmd_demo(args: argparse.Namespace, stdout: TextIO) -> int:
     return run_demo(Path(args.file) if args.file else None, stdout)
 
 
-def _cmd_eval_completion(args: argparse.Namespace, stdout: TextIO) -> int:
-    from ghostwright.evaluation.completion_eval import (
-        EvalOptions,
-        evaluate_completion,
-        format_table,
-        report_json,
-    )
-
-    options = EvalOptions(
-        corpus=Path(args.corpus) if args.corpus else None,
-        split=args.split,
-        language=args.language,
-        n=args.n,
-        seed=args.seed,
-        naive=args.naive,
-    )
-    report = evaluate_completion(options)
-    print(
-        json.dumps(report_json(report), indent=2) if args.json else format_table(report),
-        file=stdout,
-    )
-    return 0
-
-
-def _cmd_eval_infill(args: argparse.Namespace, stdout: TextIO) -> int:
-    from ghostwright.engine.models import find_model, is_fetched
-    from ghostwright.evaluation.infill_eval import (
-        InfillOptions,
-        evaluate_infill,
-        format_table,
-        report_json,
-    )
-
-    model = None
-    if args.model:
-        model = Path(args.model)
-        if not model.is_file():
-            spec = find_model(args.model)
-            if not is_fetched(spec):
-                raise GhostwrightError(f"run `ghostwright model fetch {spec.name}` first")
-            model = spec.cached_path
-    options = InfillOptions(
-        split=args.split,
-        kinds=tuple(args.kinds.split(",")),
-        per_kind=args.n,
-        languages=tuple(args.languages.split(",")),
-        seed=args.seed,
-        model=model,
-        contenders=tuple(args.contenders.split(",")),
-    )
-    report = evaluate_infill(options)
-    print(
-        json.dumps(report_json(report), indent=2) if args.json else format_table(report),
-        file=stdout,
-    )
-    return 0
-
-
-def _cmd_bench(args: argparse.Namespace, stdout: TextIO) -> int:
-    import tempfile
-
-    from ghostwright.evaluation.bench import BenchOptions, run_bench_command
-
-    if args.out is not None:
-        out = Path(args.out)
-    elif args.quick:  # a smoke test must not overwrite the committed report
-        out = Path(tempfile.mkdtemp(prefix="ghostwright-bench-quick-"))
-    else:
-        out = Path("bench")
-    options = BenchOptions(
-        files=args.files,
-        lines=args.lines,
-        seed=args.seed,
-        speed=args.speed,
-        naive=not args.no_naive,
-        out=out,
-        sizes=tuple(args.sizes),
-        contexts=tuple(args.contexts),
-        repeat=args.repeat,
-        stock=not args.no_stock,
-        quick=args.quick,
-        model=args.model,
-    )
-    return run_bench_command(options, stdout)
-
-
-def _line_counts(text: str) -> tuple[int, ...]:
-    """Positive numbers separated by commas; "none" (or nothing) for none."""
-    if text.strip().lower() in ("", "none"):
-        return ()
-    try:
-        counts = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers separated by commas: {text!r}"
-        ) from None
-    if not counts or any(count < 1 for count in counts):
-        raise argparse.ArgumentTypeError(f"expected positive counts: {text!r}")
-    return counts
+def _add_installed_commands(commands: Any) -> None:
+    """Commands that other installed packages add (the lab's `eval`, `bench` and `train`),
+    found through the `ghostwright.commands` entry points: the core never imports them."""
+    for entry in importlib.metadata.entry_points(group=COMMANDS_ENTRY_POINTS):
+        try:
+            add_commands = entry.load()
+        except ImportError as exc:  # a broken plug-in must not cost `serve`
+            log.warning("commands of %s not loaded: %s", entry.value, exc)
+            continue
+        add_commands(commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,6 +214,20 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("file")
     complete.add_argument("--line", type=int, required=True, help="1-based line")
     complete.add_argument("--column", type=int, required=True, help="1-based column (characters)")
+    complete.add_argument(
+        "--invoked",
+        action="store_true",
+        help="as when the person asks (several candidates, none hidden); default: as ghost text "
+        "while typing (the predictor may hide it)",
+    )
+    complete.add_argument(
+        "--warm",
+        action="store_true",
+        help="evaluate the full prompt window first, as the editor does while the person pauses",
+    )
+    complete.add_argument(
+        "--root", help="the workspace, for the project's acceptance history (default: here)"
+    )
     complete.add_argument("--json", action="store_true", help="print text and timings as JSON")
     complete.set_defaults(run=_cmd_complete)
 
@@ -255,112 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--file", help="file to complete in (default: the shipped example)")
     demo.set_defaults(run=_cmd_demo)
 
-    evaluate = commands.add_parser("eval", help="measure suggestions against real code")
-    eval_commands = evaluate.add_subparsers(dest="eval_command", required=True)
-    completion = eval_commands.add_parser(
-        "completion", help="suggestions vs. what the author wrote, at sampled cursor positions"
-    )
-    completion.add_argument(
-        "--corpus", metavar="DIR", help="Python files to sample (default: the standard library)"
-    )
-    completion.add_argument(
-        "--language",
-        choices=("python", "c", "cpp", "java", "javascript", "typescript"),
-        default="python",
-        help="python: the standard library (or --corpus); others: the split's source corpora "
-        "fetched from PyPI, npm and Debian",
-    )
-    completion.add_argument("--n", type=int, default=50, help="cursor positions (default 50)")
-    completion.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    completion.add_argument(
-        "--split",
-        choices=("tune", "validation", "all"),
-        default="validation",
-        help="held-out validation packages, the rest (tune), or all (default validation)",
-    )
-    completion.add_argument(
-        "--naive", action="store_true", help="also run the plain model path and compare"
-    )
-    completion.add_argument("--json", action="store_true", help="print one JSON object")
-    completion.set_defaults(run=_cmd_eval_completion)
-    infill = eval_commands.add_parser(
-        "infill",
-        help="fill holes in real code (lines, spans, mid-line), judged by the code's doctests",
-    )
-    infill.add_argument("--split", choices=("tune", "validation"), default="validation")
-    infill.add_argument(
-        "--kinds", default="line,span,midline", help="task kinds (default line,span,midline)"
-    )
-    infill.add_argument("--n", type=int, default=20, help="tasks per kind and corpus (default 20)")
-    infill.add_argument(
-        "--languages",
-        default="python,c,cpp,java,javascript,typescript",
-        help="Python (doctested packages) and C-family corpora (mid-line conditions)",
-    )
-    infill.add_argument("--seed", type=int, default=0)
-    infill.add_argument("--model", help="a registry name or a GGUF path (default: the setting)")
-    infill.add_argument(
-        "--contenders",
-        default="ghostwright,naive-fim,naive-fim-multi",
-        help="comma-separated (default all three)",
-    )
-    infill.add_argument("--json", action="store_true", help="print one JSON object")
-    infill.set_defaults(run=_cmd_eval_infill)
-    add_feedback_commands(commands, eval_commands)
-    add_repair_commands(commands, eval_commands)
+    add_feedback_commands(commands)
+    add_repair_commands(commands)
+    _add_installed_commands(commands)
 
-    bench = commands.add_parser(
-        "bench",
-        help="replay a person typing real code against Ghostwright, the naive path, a stock "
-        "server and the model's limit; write bench/report.md",
-    )
-    bench.add_argument(
-        "--files", type=int, default=3, help="files to type in: small, medium, large (default 3)"
-    )
-    bench.add_argument("--lines", type=int, default=4, help="lines typed per file (default 4)")
-    bench.add_argument(
-        "--repeat", type=int, default=3, help="runs of everything; figures are medians (default 3)"
-    )
-    bench.add_argument("--seed", type=int, default=0, help="trace seed (default 0)")
-    bench.add_argument(
-        "--speed", type=float, default=1.0, help="typing speed factor (default 1.0: real time)"
-    )
-    bench.add_argument("--no-naive", action="store_true", help="leave out the naive path")
-    bench.add_argument(
-        "--no-stock", action="store_true", help="leave out the stock server (llama_cpp.server)"
-    )
-    bench.add_argument(
-        "--sizes",
-        type=_line_counts,
-        default=(200, 2000, 20000),
-        metavar="N,N,...",
-        help="also replay Ghostwright with documents resized to these line counts "
-        "(cost vs size; default 200,2000,20000; none to skip)",
-    )
-    bench.add_argument(
-        "--contexts",
-        type=_line_counts,
-        default=(256, 1024),
-        metavar="N,N,...",
-        help="also replay Ghostwright with these prefixTokens settings in 2,000-line documents "
-        "(cost vs context; default 256,1024; none to skip)",
-    )
-    bench.add_argument(
-        "--model",
-        help="the model every contender runs (a registry name or a GGUF path; default: the "
-        "configured one)",
-    )
-    bench.add_argument(
-        "--quick",
-        action="store_true",
-        help="a small trace through every contender and sweep, once (CI: fails on errors only)",
-    )
-    bench.add_argument(
-        "--out",
-        default=None,
-        help="report directory (default bench; with --quick a new temporary directory)",
-    )
-    bench.set_defaults(run=_cmd_bench)
     return parser
 
 

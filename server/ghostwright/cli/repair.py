@@ -1,4 +1,4 @@
-"""`ghostwright repair FILE` and `ghostwright eval repair`."""
+"""`ghostwright repair FILE` (the lab has `ghostwright eval repair`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ MAX_FIXES = 50
 """Most fixes one `ghostwright repair` run makes."""
 
 
-def add_commands(commands: Any, eval_commands: Any) -> None:
+def add_commands(commands: Any) -> None:
     repair = commands.add_parser(
         "repair", help="print a file's problems and their verified fixes as a diff"
     )
@@ -31,25 +31,8 @@ def add_commands(commands: Any, eval_commands: Any) -> None:
     )
     repair.set_defaults(run=cmd_repair)
 
-    evaluate = eval_commands.add_parser(
-        "repair", help="inject real errors into real code and measure the verified fixes"
-    )
-    evaluate.add_argument("--corpus", metavar="DIR", help="default: the standard library")
-    evaluate.add_argument("--split", choices=("tune", "validation", "all"), default="validation")
-    evaluate.add_argument("--n", type=int, default=20, help="cases per error kind (default 20)")
-    evaluate.add_argument(
-        "--model-only",
-        type=int,
-        default=5,
-        help="cases per kind also repaired with the rules off (default 5)",
-    )
-    evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--no-model", action="store_true", help="rules only")
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.set_defaults(run=cmd_eval_repair)
 
-
-def _load_engine() -> tuple[Engine, str, float]:
+def load_engine() -> tuple[Engine, str, float]:
     from ghostwright.engine.local import LocalEngine
     from ghostwright.engine.models import resolve_model_path
     from ghostwright.settings import resolve_settings
@@ -96,7 +79,7 @@ def cmd_repair(args: argparse.Namespace, stdout: TextIO) -> int:
         problem = pending[0]
         result = repairer.repair(language_id, fixed_text, problem, problems=current)
         if not result.fixed and not args.no_model and engine is None:
-            engine, model_name, load_ms = _load_engine()
+            engine, model_name, load_ms = load_engine()
             repairer = Repairer(engine)
             result = repairer.repair(language_id, fixed_text, problem, problems=current)
         results.append(result)
@@ -175,26 +158,3 @@ def cmd_repair(args: argparse.Namespace, stdout: TextIO) -> int:
         if args.write:
             print(f"written to {path}", file=sys.stderr)
     return 0 if all(r.fixed for r in results) else 1
-
-
-def cmd_eval_repair(args: argparse.Namespace, stdout: TextIO) -> int:
-    from ghostwright.evaluation.repair_eval import format_report, run_repair_eval
-
-    engine, model_name = None, None
-    if not args.no_model:
-        engine, model_name, _ = _load_engine()
-
-    report = run_repair_eval(
-        engine,
-        corpus=Path(args.corpus) if args.corpus else None,
-        split=args.split,
-        per_kind=args.n,
-        model_only_per_kind=0 if args.no_model else args.model_only,
-        seed=args.seed,
-        model_name=model_name,
-    )
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2), file=stdout)
-    else:
-        print(format_report(report), file=stdout)
-    return 0 if report.totals()["unverified_offered"] == 0 else 1

@@ -10,15 +10,21 @@ telemetry store, which writes them on its own thread: nothing here waits on disk
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from ghostwright.completion.outcomes import DocumentText, Outcome, OutcomeTracker
+from ghostwright.completion.outcomes import (
+    REAL_INTERVALS,
+    DocumentText,
+    Outcome,
+    OutcomeIntervals,
+    OutcomeTracker,
+)
 from ghostwright.completion.pipeline import CompletionRequest, Suggestion
+from ghostwright.hashing import sha256_text
 from ghostwright.predictor.decide import Decision
 from ghostwright.predictor.features import History, Stage
 from ghostwright.predictor.model import AcceptancePredictor
@@ -42,7 +48,7 @@ def seen_by_model(request: CompletionRequest, suggestion: Suggestion) -> str:
 
 def project_id(root_uri: str | None) -> str:
     """A stable pseudonym for the workspace: the project a decision belongs to."""
-    return hashlib.sha256((root_uri or "").encode("utf-8")).hexdigest()[:16]
+    return sha256_text(root_uri or "")[:16]
 
 
 def project_accept_rate(store: TelemetryStore, project: str, days: float = 30.0) -> float | None:
@@ -81,6 +87,7 @@ class Feedback:
         project: str,
         project_accept_rate: float | None = None,
         clock: Callable[[], float] = time.time,
+        intervals: OutcomeIntervals = REAL_INTERVALS,
     ) -> None:
         self._record = record
         self._clock = clock
@@ -88,7 +95,7 @@ class Feedback:
         self.model_name = ""
         """The loaded model's file name, set by the server when a model becomes ready."""
         self._project_rate = project_accept_rate
-        self.tracker = OutcomeTracker(self._outcome, document_text, clock)
+        self.tracker = OutcomeTracker(self._outcome, document_text, clock, intervals)
 
     def history(self) -> History:
         """The user's recent decisions, as the predictor's history features see them."""

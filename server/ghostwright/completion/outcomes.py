@@ -10,32 +10,86 @@ with a label:
   and then moves on;
 - rejected: `ghostwright/dismiss` ("dismissed"), typing that departs from it ("typed_over"), a
   request at another place or in another document ("moved_away"), or no decision within
-  `DECISION_TIMEOUT_S` ("timeout");
+  20 s ("timeout");
 - survived: 30 s and 120 s after an accept, how much of the accepted text is still where it
   was put (edit similarity of the text now at that place, 0..1).
 
 The tracker is plain logic driven by the server's events and a clock; it emits events through
-a callback and keeps the user's recent labels (`History`) for the predictor's features.
+a callback and keeps the user's recent labels (`History`) for the predictor's features. Its
+intervals (`OutcomeIntervals`) are given to it like its clock, so that a test of the real
+server need not wait 30 s of real time for a survival check (`OUTCOME_INTERVALS_ENV`).
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import logging
+import os
 import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from itertools import pairwise
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-DECISION_TIMEOUT_S = 20.0
-"""A suggestion neither accepted nor typed over within this time counts as rejected."""
-SURVIVAL_CHECKS_S = (30.0, 120.0)
-"""After an accept, when to check whether the accepted text is still there."""
 _HISTORY = 5
+OUTCOME_INTERVALS_ENV = "GHOSTWRIGHT_OUTCOME_INTERVALS"
+"""Shorter intervals for the tests of the real server, as a JSON object of `OutcomeIntervals`
+fields (`{"survival_checks_s": [1]}`). Not a setting: the intervals define the labels the
+predictor is trained on, which every person's telemetry must share."""
+
+
+@dataclass(frozen=True)
+class OutcomeIntervals:
+    """When the passing of time decides an outcome."""
+
+    decision_timeout_s: float = 20.0
+    """A suggestion neither accepted nor typed over within this time counts as rejected."""
+    survival_checks_s: tuple[float, ...] = (30.0, 120.0)
+    """After an accept, when to check whether the accepted text is still there."""
+
+    def __post_init__(self) -> None:
+        ascending = all(a < b for a, b in pairwise((0.0, *self.survival_checks_s)))
+        if not (self.decision_timeout_s > 0 and ascending):
+            raise ValueError(f"intervals must be positive and survival checks ascending: {self}")
+
+    @property
+    def tick_s(self) -> float:
+        """How often `OutcomeTracker.tick` should run: an outcome is then at most a tenth of
+        its interval late (every 2 s for the real intervals)."""
+        return min(self.decision_timeout_s, *self.survival_checks_s) / 10.0
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> OutcomeIntervals:
+        """The real intervals, or those `OUTCOME_INTERVALS_ENV` asks for (an invalid value is
+        logged and the real intervals are kept)."""
+        raw = (os.environ if environ is None else environ).get(OUTCOME_INTERVALS_ENV)
+        if not raw:
+            return REAL_INTERVALS
+        try:
+            given = json.loads(raw)
+            if not isinstance(given, dict) or not set(given) <= {f.name for f in fields(cls)}:
+                raise ValueError("expected an object of decision_timeout_s, survival_checks_s")
+            checks = given.get("survival_checks_s", list(REAL_INTERVALS.survival_checks_s))
+            if not isinstance(checks, list):
+                raise ValueError("survival_checks_s must be a list of seconds")
+            return cls(
+                float(given.get("decision_timeout_s", REAL_INTERVALS.decision_timeout_s)),
+                tuple(float(after) for after in checks),
+            )
+        except (ValueError, TypeError) as exc:
+            log.warning(
+                "%s=%r is invalid (%s); keeping the real intervals", OUTCOME_INTERVALS_ENV, raw, exc
+            )
+            return REAL_INTERVALS
+
+
+REAL_INTERVALS = OutcomeIntervals()
+"""The intervals every person's labels are made with."""
 
 
 @dataclass
@@ -111,10 +165,12 @@ class OutcomeTracker:
         emit: Callable[[Outcome], None],
         document_text: DocumentText,
         clock: Callable[[], float] = time.time,
+        intervals: OutcomeIntervals = REAL_INTERVALS,
     ) -> None:
         self._emit = emit
         self._document_text = document_text
         self._clock = clock
+        self.intervals = intervals
         self._pending: dict[str, Shown] = {}
         """By suggestion id; at most one per document (a newer one replaces it)."""
         self._accepted: list[_Accepted] = []
@@ -200,7 +256,7 @@ class OutcomeTracker:
         """Time-based outcomes: decision timeouts and due survival checks."""
         now = self._clock()
         for shown in list(self._pending.values()):
-            if now - shown.shown_at >= DECISION_TIMEOUT_S:
+            if now - shown.shown_at >= self.intervals.decision_timeout_s:
                 self._reject(shown, "timeout", now)
         for accepted in list(self._accepted):
             self._check_survival(accepted, now)
@@ -240,8 +296,9 @@ class OutcomeTracker:
                 accepted.offset += inserted - removed
 
     def _check_survival(self, accepted: _Accepted, now: float) -> None:
-        while accepted.checks_done < len(SURVIVAL_CHECKS_S):
-            after = SURVIVAL_CHECKS_S[accepted.checks_done]
+        checks = self.intervals.survival_checks_s
+        while accepted.checks_done < len(checks):
+            after = checks[accepted.checks_done]
             if now - accepted.at < after:
                 return
             accepted.checks_done += 1

@@ -79,9 +79,8 @@ class Suggestion:
 
     id: str
     text: str
-    score: float
-    """The acceptance predictor's probability once judged; before, the geometric-mean token
-    probability (the model's own confidence)."""
+    confidence: float
+    """The model's own confidence: the geometric-mean probability of its tokens."""
     mode: str
     """How the prompt was built: "fim" or "prefix"."""
     source: str
@@ -111,6 +110,12 @@ class Suggestion:
     window: Window = "full"
     """The prompt window it was made from: "full", or "cold", the smaller window of a request
     that found little of its full window in the KV cache (`cold_prompt_tokens`)."""
+
+    @property
+    def score(self) -> float:
+        """What ranks it (and what the editor's accept command carries): the acceptance
+        predictor's probability once judged (`decision`), the model's `confidence` before."""
+        return self.decision.score if self.decision is not None else self.confidence
 
     def remainder(self, typed: str, total_ms: float, source: str) -> Suggestion:
         """What is left of this suggestion after the person typed its first characters."""
@@ -378,7 +383,7 @@ def model_suggestion(
     return Suggestion(
         id=uuid.uuid4().hex,
         text=text,
-        score=confidence(generation.token_logprobs),
+        confidence=confidence(generation.token_logprobs),
         mode=mode,
         source="model",
         prompt_tokens=generation.prompt_tokens,

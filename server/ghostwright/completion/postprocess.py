@@ -2,8 +2,8 @@
 
 Each filter takes the text and what it needs of the cursor's surroundings, and returns the text
 to keep ("" for nothing). `clean_suggestion` applies them in order. Filters that need the parse
-tree (cut at the end of the syntactic unit, the parse check) live with the tree in
-`ghostwright.completion.structure`.
+tree (cut at the end of the syntactic unit, the parse check) are
+`ghostwright.completion.parse_check`.
 """
 
 from __future__ import annotations

@@ -27,16 +27,18 @@ from dataclasses import dataclass, field, replace
 
 from ghostwright.completion.cache import SuggestionCache, cache_key
 from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest, Suggestion
-from ghostwright.completion.structure import (
-    RecentChunks,
-    comment_marker,
-    gather_context,
-    refine_suggestion,
-)
+from ghostwright.completion.suggest import Suggester
+from ghostwright.context.recent import RecentChunks
 from ghostwright.documents import Document, Documents
 from ghostwright.engine.manager import ModelManager
+from ghostwright.events import (
+    Events,
+    GenerationEvent,
+    JoinedEmptyEvent,
+    ParseCheckEvent,
+    WarmUpEvent,
+)
 from ghostwright.predictor.decide import Decision, Judge
-from ghostwright.predictor.features import CursorContext
 from ghostwright.settings import Settings
 from ghostwright.syntax import SyntaxTree
 
@@ -167,8 +169,16 @@ class ServiceStats:
 class CompletionService:
     """Owns the cache, the running generations, and the typing rhythm of each document."""
 
-    def __init__(self, models: ModelManager, settings: Settings, documents: Documents) -> None:
+    def __init__(
+        self,
+        models: ModelManager,
+        settings: Settings,
+        documents: Documents,
+        events: Events | None = None,
+    ) -> None:
         self._models = models
+        self.events = events or Events()
+        """Where generations, warm-ups and parse-check cuts are told (`ghostwright.events`)."""
         self._documents = documents
         self.pipeline = CompletionPipeline(settings)
         self.cache = SuggestionCache()
@@ -186,6 +196,11 @@ class CompletionService:
         """Told about each request or suggestion the predictor holds back (for the log)."""
         self._warm_up: threading.Event | None = None
         """Cancels the pending or running warm-up: any request does."""
+
+    @property
+    def suggester(self) -> Suggester:
+        """The steps of a suggestion with the current settings and predictor."""
+        return Suggester(self.pipeline, self.judge)
 
     def configure(self, settings: Settings) -> None:
         self.pipeline = CompletionPipeline(settings)
@@ -239,15 +254,8 @@ class CompletionService:
                 return
             evaluated, took_ms = future.result()
             self.stats.warmed_tokens += evaluated
-            if cancelled.is_set():
-                log.info("warm-up of %s: stopped by a request after %d tokens", uri, evaluated)
-                return
-            log.info(
-                "warm-up of %s: %d prompt tokens in the KV cache (%d evaluated) in %.0f ms",
-                uri,
-                len(tokens),
-                evaluated,
-                took_ms,
+            self.events.emit(
+                WarmUpEvent(uri, len(tokens), evaluated, took_ms, stopped=cancelled.is_set())
             )
 
         asyncio.ensure_future(self._models.run(work)).add_done_callback(done)
@@ -419,12 +427,9 @@ class CompletionService:
         return self._documents.get(request.uri).tree if self._is_current(request) else None
 
     def _with_context(self, request: CompletionRequest) -> CompletionRequest:
-        tree = self._current_tree(request)
-        if tree is None:
-            return request
         others = [(doc.uri, doc.tree) for doc in self._documents.all() if doc.uri != request.uri]
-        context = gather_context(request.uri, tree, request.offset, others, self.recent)
-        return replace(request, context=context, comment=comment_marker(request.language_id))
+        tree = self._current_tree(request)
+        return self.suggester.with_context(request, tree, others, self.recent)
 
     def _rhythm(self, uri: str) -> TypingRhythm:
         return self._rhythms.setdefault(uri, TypingRhythm())
@@ -462,8 +467,7 @@ class CompletionService:
         shown = await asyncio.shield(answer)
         self.stats.joined_in_flight += 1
         if not shown or not _reaches_past(shown[0], typed):
-            # `ghostwright bench` counts these lines: answered without a model run of its own.
-            log.info("request joined generation %s: nothing to show", generated[0].id)
+            self.events.emit(JoinedEmptyEvent(generated[0].id, request.uri))
             return []
         return [shown[0].remainder(typed, _ms_since(started), "in-flight")]
 
@@ -489,8 +493,7 @@ class CompletionService:
         engine = self._models.completion_engine
         if engine is None:
             return []
-        request, pipeline = flight.request, self.pipeline
-        count = pipeline.settings.candidates if invoked else 1
+        request, suggester = flight.request, self.suggester
 
         def observe(text: str) -> None:
             """Model thread: stop within one token once the text parts from what was typed."""
@@ -507,11 +510,10 @@ class CompletionService:
             loop.call_soon_threadsafe(flight.lines_arrived)
 
         def work() -> list[Suggestion]:
-            return pipeline.candidates(
+            return suggester.generate(
                 engine,
                 request,
                 flight.cancelled,
-                count=count,
                 invoked=invoked,
                 on_text=observe,
                 on_lines=None if invoked else lines_done,
@@ -525,17 +527,17 @@ class CompletionService:
             self.stats.superseded += 1
         for generated in found[:1]:
             # Every answer the model computed, whether its request is still waiting or was
-            # cancelled and the generation carried on into the cache (`ghostwright bench`
-            # reads these lines for the model's own limit).
-            log.info(
-                "generation %s: %d prompt tokens (%d reused), %d tokens generated, "
-                "model %.1f ms, stop %s",
-                generated.id,
-                generated.prompt_tokens,
-                generated.reused_tokens,
-                generated.generated_tokens,
-                generated.model_ms,
-                generated.stop_reason,
+            # cancelled and the generation carried on into the cache.
+            self.events.emit(
+                GenerationEvent(
+                    id=generated.id,
+                    uri=request.uri,
+                    prompt_tokens=generated.prompt_tokens,
+                    reused_tokens=generated.reused_tokens,
+                    generated_tokens=generated.generated_tokens,
+                    model_ms=generated.model_ms,
+                    stop_reason=generated.stop_reason,
+                )
             )
         refined = [s for s in (self._refined(request, s) for s in found) if s is not None]
         # What a speculation's predictor hides was never asked for: no "hidden" event.
@@ -545,19 +547,10 @@ class CompletionService:
         total = _ms_since(started)
         return [replace(s, total_ms=total) for s in shown]
 
-    def _cursor(self, judge: Judge, request: CompletionRequest) -> CursorContext:
-        """What the predictor's features see at the request's cursor."""
-        tree = self._current_tree(request)
-        return judge.cursor(request.language_id, request.text, request.offset, tree)
-
     def _gate_passes(self, request: CompletionRequest) -> bool:
-        """Step 8's gate (the README's "How a suggestion is made"), run before the model: the
-        predictor's pre-generation score, from context features only."""
-        if self.judge is None:
-            return True
-        cursor = self._cursor(self.judge, request)
-        decision = self.judge.gate(cursor)
-        if decision.show:
+        """Step 8's gate, run before the model: the predictor's pre-generation score."""
+        decision = self.suggester.gate(request, self._current_tree(request))
+        if decision is None or decision.show:
             return True
         self.stats.gated += 1
         if self.on_hidden is not None:
@@ -572,48 +565,27 @@ class CompletionService:
         *,
         report: bool = True,
     ) -> list[Suggestion]:
-        """Step 8: score each suggestion; automatic ones below the threshold are hidden (and
-        counted and told to `on_hidden` when `report`: not for lines of a running generation,
-        whose finished suggestion is judged and reported in its turn)."""
-        if self.judge is None:
-            return found
-        cursor = self._cursor(self.judge, request)
-        judged = []
-        for suggestion in found:
-            decision = self.judge.judge(
-                cursor,
-                suggestion.text,
-                suggestion.token_logprobs,
-                suggestion.token_entropies,
-                suggestion.stop_reason,
-            )
-            scored = replace(suggestion, score=decision.score, decision=decision)
-            if invoked or decision.show:
-                judged.append(scored)
-            elif report:
-                self.stats.filtered += 1
+        """Step 8: the suggestions the predictor shows, best first; those it hides counted
+        and told to `on_hidden` when `report` (not for lines of a running generation, whose
+        finished suggestion is judged and reported in its turn)."""
+        shown, hidden = self.suggester.judged(request, self._current_tree(request), found, invoked)
+        if report:
+            self.stats.filtered += len(hidden)
+            for held in hidden:
                 if self.on_hidden is not None:
-                    self.on_hidden(request, decision, scored)
-        return sorted(judged, key=lambda suggestion: -suggestion.score)
+                    self.on_hidden(request, held.decision, held.suggestion)
+        return shown
 
     def _refined(self, request: CompletionRequest, suggestion: Suggestion) -> Suggestion | None:
-        """The suggestion checked against the parse tree (cut or dropped if it breaks it)."""
-        tree = self._current_tree(request)
-        if tree is None:
-            return suggestion
-        text = refine_suggestion(
-            tree, request.offset, suggestion.text, fill_in_middle=suggestion.mode == "fim"
-        )
-        if text == suggestion.text:
-            return suggestion
+        """Step 7's parse check, against the document's tree while it is at the request's
+        version (a speculation's text has no tree: unchecked)."""
+        checked = self.suggester.checked(request, self._current_tree(request), suggestion)
+        if checked is not None and checked.text == suggestion.text:
+            return checked
         self.stats.refined += 1
-        log.info(
-            "parse check: %s a suggestion of %d chars%s",
-            "cut" if text else "dropped",
-            len(suggestion.text),
-            f" to {len(text)}" if text else " (it breaks the parse)",
-        )
-        return replace(suggestion, text=text) if text else None
+        kept = len(checked.text) if checked is not None else 0
+        self.events.emit(ParseCheckEvent(request.uri, len(suggestion.text), kept))
+        return checked
 
 
 def _reaches_past(suggestion: Suggestion, typed: str) -> bool:

@@ -15,7 +15,6 @@ import sys
 import tempfile
 import tomllib
 import zipfile
-from contextlib import nullcontext
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import platformdirs
 
 from ghostwright.errors import ModelFetchError, ModelNotFoundError
+from ghostwright.hashing import sha256_of
 from ghostwright.progress import HubProgress, progress
 from ghostwright.settings import APP_NAME, Settings
 
@@ -154,21 +154,6 @@ def find_model(name: str | None) -> ModelSpec:
             return spec
     known = ", ".join(spec.name for spec in registry())
     raise ModelFetchError(f"Unknown model {name!r}; known models: {known}")
-
-
-def sha256_of(path: Path, label: str | None = None) -> str:
-    """The file's sha256, with a progress bar when `label` names the work."""
-    digest = hashlib.sha256()
-    bar = progress(label, path.stat().st_size) if label else nullcontext(_no_progress)
-    with path.open("rb") as stream, bar as advance:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-            advance(len(chunk))
-    return digest.hexdigest()
-
-
-def _no_progress(amount: float) -> None:
-    """Progress that no one sees."""
 
 
 def is_fetched(spec: ModelSpec) -> bool:

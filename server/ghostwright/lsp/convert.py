@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from lsprotocol import types
 
@@ -10,6 +11,7 @@ from ghostwright.completion.pipeline import CompletionRequest, Suggestion
 from ghostwright.documents import Document
 from ghostwright.repair.diagnostics import SOURCE as DIAGNOSTIC_SOURCE
 from ghostwright.repair.diagnostics import Problem
+from ghostwright.repair.service import FixProblem, RepairRequest, RepairUnit
 from ghostwright.repair.verify import TextChange
 
 
@@ -123,3 +125,55 @@ def lsp_workspace_edit(
             )
         ]
     )
+
+
+def lsp_repair_data(document: Document, request: RepairRequest) -> dict[str, Any]:
+    """A repair request as a code action's `data` (what the client sends back to resolve it,
+    or as the `ghostwright.repair` command's argument): ranges as LSP positions."""
+    where = _range_json(lsp_range(document, request.start, request.end))
+    data: dict[str, Any] = {"uri": document.uri, "version": request.version}
+    if isinstance(request, RepairUnit):
+        data["unit"] = where
+    else:
+        data["target"] = {"range": where, "message": request.message, "source": request.source}
+    return data
+
+
+def repair_request_of(document: Document, data: Any) -> RepairRequest:
+    """The repair request a code action's `data` holds, for `document` (whose uri it names).
+    Raises ValueError saying what is wrong with data that Ghostwright did not make."""
+    if not isinstance(data, dict) or not isinstance(data.get("version"), int):
+        raise ValueError("this code action is not one of Ghostwright's")
+    version = data["version"]
+    if "unit" in data:
+        start, end = _offsets(document, data["unit"])
+        return RepairUnit(version, start, end)
+    target = data.get("target")
+    if not isinstance(target, dict):
+        raise ValueError(f"code action data without a target or unit: {data!r}")
+    start, end = _offsets(document, target.get("range"))
+    source = target.get("source")
+    return FixProblem(
+        version,
+        start,
+        end,
+        str(target.get("message", "")),
+        source if isinstance(source, str) else None,
+    )
+
+
+def _range_json(range_: types.Range) -> dict[str, Any]:
+    return {
+        "start": {"line": range_.start.line, "character": range_.start.character},
+        "end": {"line": range_.end.line, "character": range_.end.character},
+    }
+
+
+def _offsets(document: Document, data: Any) -> tuple[int, int]:
+    """Offsets of a `{start, end}` range as sent back in an action's data."""
+    try:
+        start = types.Position(**data["start"])
+        end = types.Position(**data["end"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"bad range in code action data: {data!r}") from exc
+    return document.offset_at(start), document.offset_at(end)

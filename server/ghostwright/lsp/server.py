@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import sys
 import threading
+from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
 from lsprotocol import types
@@ -21,30 +21,31 @@ from ghostwright.completion.feedback import (
     project_accept_rate,
     project_id,
 )
+from ghostwright.completion.outcomes import OutcomeIntervals
 from ghostwright.completion.pipeline import CompletionRequest, Suggestion
 from ghostwright.completion.service import CompletionService
 from ghostwright.documents import Document, DocumentNotFoundError, Documents, PositionError
 from ghostwright.engine.fim import configured_family
 from ghostwright.engine.manager import ModelManager, ModelState
 from ghostwright.errors import TelemetryError
+from ghostwright.events import AnswerEvent, Events, TraceFile, log_event
+from ghostwright.hashing import sha256_text
 from ghostwright.lsp.convert import (
     lsp_completion_list,
     lsp_diagnostic,
     lsp_inline_completion_list,
-    lsp_range,
+    lsp_repair_data,
     lsp_workspace_edit,
+    repair_request_of,
     word_start,
 )
 from ghostwright.lsp.protocol import GhostwrightProtocol
 from ghostwright.lsp.stdio import PipeReader, watchable
 from ghostwright.predictor.decide import Judge
 from ghostwright.predictor.model import AcceptancePredictor, PredictorError, load_predictor
-from ghostwright.repair.diagnostics import SOURCE as DIAGNOSTIC_SOURCE
 from ghostwright.repair.diagnostics import Problem
-from ghostwright.repair.fixes import Patch
 from ghostwright.repair.pipeline import enclosing_unit
-from ghostwright.repair.service import RepairService, Snapshot, match_problem
-from ghostwright.repair.verify import minimal_changes
+from ghostwright.repair.service import FixProblem, RepairService, RepairUnit, Snapshot
 from ghostwright.settings import ResolvedSettings, editor_section, resolve_settings
 from ghostwright.telemetry.store import TelemetryEvent, TelemetryStore, default_database_path
 
@@ -58,8 +59,6 @@ def _discard(event: TelemetryEvent) -> None:
 ACCEPT_COMMAND = "ghostwright.accept"
 PARTIAL_ACCEPT_NOTIFICATION = "ghostwright/partialAccept"
 DISMISS_NOTIFICATION = "ghostwright/dismiss"
-OUTCOME_TICK_S = 2.0
-"""How often decision timeouts and survival checks are looked at."""
 REPAIR_COMMAND = "ghostwright.repair"
 """For clients that cannot resolve code actions: computes the fix and applies it."""
 STATUS_NOTIFICATION = "ghostwright/status"
@@ -101,7 +100,13 @@ class GhostwrightServer(LanguageServer):
         self.resolved: ResolvedSettings = resolve_settings()
         self.documents = Documents()
         self.models = ModelManager(on_change=self.model_changed_threadsafe)
-        self.completions = CompletionService(self.models, self.resolved.settings, self.documents)
+        self.events = Events()
+        """What the server did, as typed records: to the log, and to the `eventsFile` trace."""
+        self.events.subscribe(log_event)
+        self._trace: TraceFile | None = None
+        self.completions = CompletionService(
+            self.models, self.resolved.settings, self.documents, self.events
+        )
         self._editor_options: dict[str, Any] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         """The event loop serving the client, known once the client has initialized."""
@@ -110,7 +115,9 @@ class GhostwrightServer(LanguageServer):
         self.predictor: AcceptancePredictor | None = None
         self._predictor_for: tuple[str | None, str | None, str | None] | None = None
         """The (predictorModel, predictorSha256, model family) the predictor was loaded for."""
-        self.repairs = RepairService(self.models, self.documents, self.publish_problems)
+        self.repairs = RepairService(
+            self.models, self.documents, self.publish_problems, self.events
+        )
         self._reported_failures: set[str] = set()
         self.resolves_edits = False
         """Whether the client resolves code actions' edits lazily (`codeAction/resolve`)."""
@@ -191,10 +198,35 @@ class GhostwrightServer(LanguageServer):
         self.resolved = resolve_settings(editor=self._editor_options)
         self.completions.configure(self.resolved.settings)
         self.configure_judge()
+        self.trace_events_to(self.resolved.settings.events_file)
         logging.getLogger("ghostwright").setLevel(self.resolved.settings.log_level)
         for warning in self.resolved.warnings:
             log.warning("%s", warning)
             self.show(f"Ghostwright settings: {warning}", types.MessageType.Warning)
+
+    def trace_events_to(self, path: str | None) -> None:
+        """Append the events to the JSON Lines file `path` (the `eventsFile` setting), from now
+        on; None stops tracing."""
+        current = self._trace
+        if current is not None and path is not None and current.path == Path(path):
+            return
+        if current is not None:
+            self.events.unsubscribe(current)
+            current.close()
+            self._trace = None
+        if path is None:
+            return
+        try:
+            trace = TraceFile(Path(path))
+        except OSError as exc:
+            log.error("no event trace: cannot open %s (%s)", path, exc)
+            self.show(
+                f"Ghostwright: eventsFile {path} cannot be written: {exc}",
+                types.MessageType.Warning,
+            )
+            return
+        self._trace = trace
+        self.events.subscribe(trace)
 
     def start_model(self) -> None:
         self.models.load(self.resolved.settings)
@@ -222,12 +254,16 @@ class GhostwrightServer(LanguageServer):
                 self.show(f"Ghostwright: {exc}", types.MessageType.Warning)
         record = self.telemetry.record if self.telemetry is not None else _discard
         self.feedback = Feedback(
-            record, self._document_text, project=project, project_accept_rate=rate
+            record,
+            self._document_text,
+            project=project,
+            project_accept_rate=rate,
+            intervals=OutcomeIntervals.from_environ(),
         )
         self.completions.on_hidden = self.feedback.hidden
         self.load_predictor()
         if self.loop is not None:
-            self.loop.call_later(OUTCOME_TICK_S, self._tick)
+            self.loop.call_later(self.feedback.tracker.intervals.tick_s, self._tick)
 
     def load_predictor(self) -> None:
         """Load the acceptance predictor the settings call for: `predictorModel`, else the one
@@ -272,7 +308,7 @@ class GhostwrightServer(LanguageServer):
     def _tick(self) -> None:
         self.feedback.tracker.tick()
         if self.loop is not None and not self.loop.is_closed():
-            self.loop.call_later(OUTCOME_TICK_S, self._tick)
+            self.loop.call_later(self.feedback.tracker.intervals.tick_s, self._tick)
 
     def _document_text(self, uri: str) -> str | None:
         return self.documents.get(uri).text if uri in self.documents else None
@@ -302,61 +338,20 @@ class GhostwrightServer(LanguageServer):
     async def resolve_repair(self, action: types.CodeAction) -> types.CodeAction:
         """Compute the verified fix a code action stands for and attach it as its edit; with
         none, tell the person and change nothing."""
-        data = action.data if isinstance(action.data, dict) else {}
-        uri, version = data.get("uri"), data.get("version")
-        if not isinstance(uri, str) or not isinstance(version, int):
+        uri = action.data.get("uri") if isinstance(action.data, dict) else None
+        if not isinstance(uri, str):
             raise JsonRpcInvalidParams("this code action is not one of Ghostwright's")
         document, snapshot = self.snapshot(uri)
-        if snapshot.version != version:
-            self.show(
-                "Ghostwright: the document changed since the fix was offered; ask again.",
-                types.MessageType.Info,
-            )
-            return action
-        to_offsets = _offsets_of(document)
-        if "unit" in data:
-            start, end = to_offsets(data["unit"])
-            fixed_text, fixed = await self.repairs.fix_unit(snapshot, start, end)
-            if fixed and fixed_text != snapshot.text:
-                changes = minimal_changes(
-                    snapshot.text, Patch(0, len(snapshot.text), fixed_text, "model")
-                )
-                action.edit = lsp_workspace_edit(document, version, changes)
-                log.info("repaired %d problems in a unit of %s", fixed, uri)
-            else:
-                self.show(
-                    "Ghostwright: no verified fix for the problems in this function.",
-                    types.MessageType.Warning,
-                )
-            return action
-        target_data = data.get("target") or {}
-        start, end = to_offsets(target_data.get("range"))
-        message = str(target_data.get("message", ""))
-        ours = target_data.get("source") == DIAGNOSTIC_SOURCE
-        problems = self.repairs.problems(snapshot)
-        target = match_problem(problems, start, end, message, ours)
-        near = None
-        if target is None:
-            if ours:
-                self.show("Ghostwright: that problem is already gone.", types.MessageType.Info)
-                return action
-            near = Problem(start, end, message, f"external:{target_data.get('source')}")
-        result = await self.repairs.fix(snapshot, target, near)
-        log.info(
-            "repair of %r: %s in %.0f ms (%d candidates, %d model runs)",
-            message,
-            result.origin or f"no fix ({result.failure})",
-            result.total_ms,
-            result.candidates,
-            result.model_runs,
-        )
-        if result.fixed:
-            action.edit = lsp_workspace_edit(document, version, result.changes)
-        else:
-            self.show(
-                f"Ghostwright found no verified fix for \u201c{message}\u201d: {result.failure}.",
-                types.MessageType.Warning,
-            )
+        try:
+            request = repair_request_of(document, action.data)
+        except ValueError as exc:
+            raise JsonRpcInvalidParams(str(exc)) from exc
+        outcome = await self.repairs.resolve(snapshot, request)
+        if outcome.changes:
+            action.edit = lsp_workspace_edit(document, snapshot.version, outcome.changes)
+        elif outcome.notice is not None:
+            level = types.MessageType.Warning if outcome.warning else types.MessageType.Info
+            self.show(outcome.notice, level)
         return action
 
     # -- completion -----------------------------------------------------------------------
@@ -387,20 +382,21 @@ class GhostwrightServer(LanguageServer):
             self.feedback.shown(request, suggestion, suggestion.decision)
             if suggestion.decision is not None and log.isEnabledFor(logging.DEBUG):
                 log.debug("%s", explain_decision(self.predictor, suggestion.decision))
-            log.info(
-                "suggestion %s: %d chars, %d prompt tokens (%d reused, %d shifted), model %.1f ms, "
-                "total %.1f ms, waited %.1f ms, source %s, mode %s, window %s",
-                suggestion.id,
-                len(suggestion.text),
-                suggestion.prompt_tokens,
-                suggestion.reused_tokens,
-                suggestion.shifted_tokens,
-                suggestion.model_ms,
-                suggestion.total_ms,
-                suggestion.waited_ms,
-                suggestion.source,
-                suggestion.mode,
-                suggestion.window,
+            self.events.emit(
+                AnswerEvent(
+                    id=suggestion.id,
+                    uri=request.uri,
+                    chars=len(suggestion.text),
+                    prompt_tokens=suggestion.prompt_tokens,
+                    reused_tokens=suggestion.reused_tokens,
+                    shifted_tokens=suggestion.shifted_tokens,
+                    model_ms=suggestion.model_ms,
+                    total_ms=suggestion.total_ms,
+                    waited_ms=suggestion.waited_ms,
+                    source=suggestion.source,
+                    mode=suggestion.mode,
+                    window=suggestion.window,
+                )
             )
         return suggestions
 
@@ -494,39 +490,21 @@ def on_code_action(ls: GhostwrightServer, params: types.CodeActionParams) -> lis
     document, snapshot = ls.snapshot(params.text_document.uri)
     actions = []
     for diagnostic in params.context.diagnostics:
-        target = {
-            "range": _range_data(diagnostic.range),
-            "message": diagnostic.message,
-            "source": diagnostic.source,
-        }
-        data = {"uri": document.uri, "version": document.version, "target": target}
-        actions.append(
-            _repair_action(
-                ls,
-                f"Fix with Ghostwright: {diagnostic.message}",
-                types.CodeActionKind.QuickFix,
-                data,
-                [diagnostic],
-            )
+        start, end = (
+            document.offset_at(diagnostic.range.start),
+            document.offset_at(diagnostic.range.end),
         )
+        fix = FixProblem(document.version, start, end, diagnostic.message, diagnostic.source)
+        title = f"Fix with Ghostwright: {diagnostic.message}"
+        data = lsp_repair_data(document, fix)
+        actions.append(_repair_action(ls, title, types.CodeActionKind.QuickFix, data, [diagnostic]))
     selection = params.range
     if selection.start != selection.end and document.tree.has_tree:
         start = document.offset_at(selection.start)
         unit = enclosing_unit(snapshot.language_id, snapshot.text, Problem(start, start, "", ""))
-        data = {
-            "uri": document.uri,
-            "version": document.version,
-            "unit": _range_data(lsp_range(document, unit.start, unit.end)),
-        }
-        actions.append(
-            _repair_action(
-                ls,
-                "Repair this function with Ghostwright",
-                types.CodeActionKind.RefactorRewrite,
-                data,
-                None,
-            )
-        )
+        data = lsp_repair_data(document, RepairUnit(document.version, unit.start, unit.end))
+        title = "Repair this function with Ghostwright"
+        actions.append(_repair_action(ls, title, types.CodeActionKind.RefactorRewrite, data, None))
     return actions
 
 
@@ -572,27 +550,6 @@ def _client_resolves_edits(capabilities: types.ClientCapabilities) -> bool:
     return support is not None and "edit" in support.properties
 
 
-def _range_data(range_: types.Range) -> dict[str, Any]:
-    return {
-        "start": {"line": range_.start.line, "character": range_.start.character},
-        "end": {"line": range_.end.line, "character": range_.end.character},
-    }
-
-
-def _offsets_of(document: Document) -> Any:
-    """Offsets of a `{start, end}` range as sent back in an action's data."""
-
-    def convert(data: Any) -> tuple[int, int]:
-        try:
-            start = types.Position(**data["start"])
-            end = types.Position(**data["end"])
-        except (KeyError, TypeError) as exc:
-            raise JsonRpcInvalidParams(f"bad range in code action data: {data!r}") from exc
-        return document.offset_at(start), document.offset_at(end)
-
-    return convert
-
-
 @server.feature(DOCUMENT_STATE_REQUEST)
 def on_document_state(ls: GhostwrightServer, params: Any) -> dict[str, Any]:
     """What the server holds for a document, so a client can detect that it is out of sync."""
@@ -603,7 +560,7 @@ def on_document_state(ls: GhostwrightServer, params: Any) -> dict[str, Any]:
         document = ls.documents.get(uri)
     except DocumentNotFoundError as exc:
         raise JsonRpcInvalidParams(str(exc)) from exc
-    digest = hashlib.sha256(document.text.encode("utf-8", "surrogatepass")).hexdigest()
+    digest = sha256_text(document.text)
     return {
         "uri": uri,
         "version": document.version,

@@ -1,4 +1,4 @@
-"""Steps 1 and 7 of the pipeline: whether to ask the model, and whether to show what it said.
+"""Step 8 of the pipeline: whether to ask the model (the gate), and whether to show what it said.
 
 The `Judge` turns what the server knows (the document, its tree, the user's recent decisions)
 into the predictor's features, scores them, and compares with the thresholds: the shipped

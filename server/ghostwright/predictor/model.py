@@ -35,8 +35,8 @@ from typing import Any
 
 import platformdirs
 
-from ghostwright.engine.models import sha256_of
 from ghostwright.errors import GhostwrightError
+from ghostwright.hashing import sha256_of
 from ghostwright.predictor.booster import BoosterError, NativeBooster
 from ghostwright.predictor.features import Stage, names, vector
 from ghostwright.settings import APP_NAME, is_url
@@ -245,8 +245,6 @@ def load_predictor(
     `family`, else the shipped one for that family. Raises PredictorError only when the
     shipped model is unusable too."""
     if source is None:
-        from ghostwright.predictor.personal import load_active
-
         # The person's own retrained model (`train --from-telemetry`) when there is one.
         return LoadedPredictor(load_active(family))
     try:
@@ -314,3 +312,41 @@ def _fetch(client: Any, url: str, path: Path) -> None:
     except httpx.HTTPError as exc:
         raise PredictorError(f"Cannot fetch {url} ({exc}).") from exc
     path.write_bytes(response.content)
+
+
+def personal_directory() -> Path:
+    """Where a model trained on the user's own decisions is kept."""
+    return Path(platformdirs.user_data_dir("ghostwright")) / "predictor"
+
+
+def active_directory() -> Path | None:
+    """The directory of the model to use: the personal one when there is one, else None
+    (the shipped model)."""
+    directory = personal_directory()
+    return directory if (directory / MODEL_CARD).is_file() else None
+
+
+def load_active(family: str | None = None) -> AcceptancePredictor:
+    """For a model of `family`: the personal model if it loads and was trained from the same
+    family's shipped predictor, else the shipped one (`model.shipped_directory`)."""
+    shipped = AcceptancePredictor.load(shipped_directory(family))
+    directory = active_directory()
+    if directory is not None:
+        try:
+            predictor = AcceptancePredictor.load(directory)
+        except Exception as exc:  # a broken personal model must not cost the shipped one
+            log.warning(
+                "personal predictor in %s unusable (%s); using the shipped one", directory, exc
+            )
+        else:
+            if card_family(predictor.card) == card_family(shipped.card):
+                log.info("acceptance predictor: the personal model in %s", directory)
+                return predictor
+            log.info(
+                "personal predictor in %s was trained for %s models, not %s: using the shipped one",
+                directory,
+                card_family(predictor.card) or "the default",
+                card_family(shipped.card) or "the default",
+            )
+    log.info("acceptance predictor: the shipped one in %s", shipped.directory)
+    return shipped

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ghostwright.completion.structure import comment_marker
+from ghostwright.context.gather import comment_marker
 from ghostwright.engine.base import Engine
 from ghostwright.repair.diagnostics import Problem
 from ghostwright.repair.fixes import Patch

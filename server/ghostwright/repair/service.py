@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 from ghostwright.documents import Document, Documents
 from ghostwright.engine.manager import ModelManager
-from ghostwright.repair.diagnostics import Problem, check
+from ghostwright.events import Events, RepairEvent
+from ghostwright.repair.diagnostics import SOURCE, Problem, check
+from ghostwright.repair.fixes import Patch
 from ghostwright.repair.pipeline import Repairer, RepairResult
+from ghostwright.repair.verify import TextChange, minimal_changes
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +44,57 @@ class Snapshot:
         return cls(document.uri, document.version, document.language_id, document.text)
 
 
+@dataclass(frozen=True)
+class FixProblem:
+    """A code action's request: fix the problem a diagnostic showed (ours, or another tool's,
+    `source` naming it) at [start, end) of the document at `version`."""
+
+    version: int
+    start: int
+    end: int
+    message: str
+    source: str | None
+
+
+@dataclass(frozen=True)
+class RepairUnit:
+    """A code action's request: repair every problem in the unit at [start, end) of the
+    document at `version` (a function the person selected in)."""
+
+    version: int
+    start: int
+    end: int
+
+
+RepairRequest = FixProblem | RepairUnit
+
+
+@dataclass(frozen=True)
+class RepairOutcome:
+    """What resolving a repair request gives the editor: the edits (empty: none), and what to
+    tell the person when there are none."""
+
+    changes: tuple[TextChange, ...] = ()
+    notice: str | None = None
+    warning: bool = False
+    """The notice is a warning (no verified fix) rather than information."""
+    result: RepairResult | None = None
+    """The single problem's repair, for the record (None for a unit or no attempt)."""
+
+
 class RepairService:
     """Diagnostics per open document and verified fixes on request."""
 
-    def __init__(self, models: ModelManager, documents: Documents, publish: PublishCallback):
+    def __init__(
+        self,
+        models: ModelManager,
+        documents: Documents,
+        publish: PublishCallback,
+        events: Events | None = None,
+    ):
         self._models = models
+        self.events = events or Events()
+        """Where each repaired problem is told (`RepairEvent`)."""
         self._documents = documents
         self._publish = publish
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -113,6 +162,50 @@ class RepairService:
             )
 
         return await self._models.run(work)
+
+    async def resolve(self, snapshot: Snapshot, request: RepairRequest) -> RepairOutcome:
+        """The verified edits a code action stands for, in the snapshot it was offered for."""
+        if snapshot.version != request.version:
+            return RepairOutcome(
+                notice="Ghostwright: the document changed since the fix was offered; ask again."
+            )
+        if isinstance(request, RepairUnit):
+            fixed_text, fixed = await self.fix_unit(snapshot, request.start, request.end)
+            if not fixed or fixed_text == snapshot.text:
+                return RepairOutcome(
+                    notice="Ghostwright: no verified fix for the problems in this function.",
+                    warning=True,
+                )
+            log.info("repaired %d problems in a unit of %s", fixed, snapshot.uri)
+            patch = Patch(0, len(snapshot.text), fixed_text, "model")
+            return RepairOutcome(tuple(minimal_changes(snapshot.text, patch)))
+        ours = request.source == SOURCE
+        problems = await asyncio.to_thread(self.problems, snapshot)
+        target = match_problem(problems, request.start, request.end, request.message, ours)
+        near = None
+        if target is None:
+            if ours:
+                return RepairOutcome(notice="Ghostwright: that problem is already gone.")
+            near = Problem(
+                request.start, request.end, request.message, f"external:{request.source}"
+            )
+        result = await self.fix(snapshot, target, near)
+        self.events.emit(
+            RepairEvent(
+                uri=snapshot.uri,
+                message=request.message,
+                origin=result.origin,
+                failure=result.failure,
+                total_ms=result.total_ms,
+                candidates=result.candidates,
+                model_runs=result.model_runs,
+            )
+        )
+        if result.fixed:
+            return RepairOutcome(result.changes, result=result)
+        quoted = f"\u201c{request.message}\u201d"
+        notice = f"Ghostwright found no verified fix for {quoted}: {result.failure}."
+        return RepairOutcome(notice=notice, warning=True, result=result)
 
     async def fix_unit(self, snapshot: Snapshot, start: int, end: int) -> tuple[str, int]:
         """The snapshot's text with the problems in [start, end) fixed one by one; returns it

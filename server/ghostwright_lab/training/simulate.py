@@ -32,7 +32,6 @@ import itertools
 import logging
 import random
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,23 +41,9 @@ from typing import Any, cast
 import platformdirs
 
 from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest
-from ghostwright.completion.structure import (
-    RecentChunks,
-    comment_marker,
-    gather_context,
-    refine_suggestion,
-)
+from ghostwright.completion.suggest import Suggester
 from ghostwright.engine.base import Engine
 from ghostwright.engine.models import resolve_model_path
-from ghostwright.evaluation.completion_eval import percentile
-from ghostwright.evaluation.corpus import (
-    Position,
-    PositionKind,
-    Split,
-    _Source,
-    corpus_files,
-    default_corpus,
-)
 from ghostwright.predictor.features import (
     CONTEXT_NAMES,
     SUGGESTION_NAMES,
@@ -67,10 +52,19 @@ from ghostwright.predictor.features import (
     context_features,
     suggestion_features,
 )
-from ghostwright.predictor.train import Row, read_rows, write_rows
 from ghostwright.progress import progress
 from ghostwright.settings import APP_NAME, Settings, resolve_settings
 from ghostwright.syntax import SyntaxTree
+from ghostwright_lab.corpus import (
+    Position,
+    PositionKind,
+    Split,
+    _Source,
+    corpus_files,
+    default_corpus,
+)
+from ghostwright_lab.stats import percentile
+from ghostwright_lab.training.rows import Row, read_rows, write_rows
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +208,7 @@ def simulate(
     requests the server answers from the full window once it warmed it (the cold window of a
     first request is not simulated)."""
     pipeline = CompletionPipeline(dataclasses.replace(settings, cold_prompt_tokens=0))
-    never = threading.Event()
+    suggester = Suggester(pipeline)
     rows: list[Row] = []
     feature_ms: list[float] = []
     parse_ms: list[float] = []
@@ -228,26 +222,12 @@ def simulate(
             for position in positions:
                 uri = position.file.resolve().as_uri()
                 tree = SyntaxTree("python", position.document)
-                request = CompletionRequest(
-                    uri,
-                    0,
-                    "python",
-                    position.document,
-                    position.offset,
-                    context=gather_context(uri, tree, position.offset, (), RecentChunks()),
-                    comment=comment_marker("python"),
-                )
-                suggestion = pipeline.complete(engine, request, never)
-                text = (
-                    refine_suggestion(
-                        tree,
-                        position.offset,
-                        suggestion.text,
-                        fill_in_middle=suggestion.mode == "fim",
-                    )
-                    if suggestion
-                    else ""
-                )
+                request = CompletionRequest(uri, 0, "python", position.document, position.offset)
+                # Every suggestion the parse check lets through: the rows are what the
+                # predictor learns to filter (no predictor judges them here).
+                answer = suggester.suggest(engine, request, tree)
+                suggestion = answer.shown[0] if answer.shown else None
+                text = suggestion.text if suggestion else ""
                 history = decisions.history(relative.as_posix(), package)
                 cursor = CursorContext("python", position.document, position.offset, tree, history)
                 context = context_features(cursor)
@@ -402,7 +382,7 @@ def simulated_rows(
         try:
             # One untimed request first, so one-time costs are not charged to the first row.
             warm_up = CompletionRequest("untitled:warm-up.py", 0, "python", _WARM_UP, len(_WARM_UP))
-            CompletionPipeline(settings).complete(engine, warm_up, threading.Event())
+            Suggester(CompletionPipeline(settings)).suggest(engine, warm_up, None)
             for (run, split), (path, key, n, split_seed) in missing.items():
                 files = corpus_files(root, split)
                 groups = positions_by_file(files, n, split_seed)

@@ -44,8 +44,8 @@ from pathlib import Path
 import httpx
 
 from ghostwright.engine.local import llama_threads
-from ghostwright.evaluation.naive import COMPLETION_PARAMS, N_CTX, naive_prompt
-from ghostwright.evaluation.replay import (
+from ghostwright_lab.bench.naive import COMPLETION_PARAMS, N_CTX, naive_prompt
+from ghostwright_lab.bench.replay import (
     SHUTDOWN_TIMEOUT_S,
     BenchError,
     ContenderRun,
@@ -54,7 +54,7 @@ from ghostwright.evaluation.replay import (
     RequestOutcome,
     peak_rss_kib,
 )
-from ghostwright.evaluation.typing_trace import Trace
+from ghostwright_lab.bench.typing_trace import Trace
 
 log = logging.getLogger(__name__)
 

@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ghostwright.engine.base import Engine
-from ghostwright.evaluation.completion_eval import percentile
-from ghostwright.evaluation.corpus import Split, corpus_files, default_corpus
 from ghostwright.progress import progress
 from ghostwright.repair.diagnostics import Problem, check
 from ghostwright.repair.pipeline import Repairer, RepairResult
 from ghostwright.repair.verify import SYNTAX_CODES
+from ghostwright_lab.corpus import Split, corpus_files, default_corpus
+from ghostwright_lab.stats import percentile
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
-    """`completion_eval.percentile`, to a tenth of a millisecond for the report."""
+    """`stats.percentile`, to a tenth of a millisecond for the report."""
     value = percentile(values, q)
     return None if value is None else round(value, 1)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ghostwright.errors import GhostwrightError
-from ghostwright.evaluation.typing_trace import Trace, TraceCursor, accepted_part
+from ghostwright_lab.bench.typing_trace import Trace, TraceCursor, accepted_part
 
 log = logging.getLogger(__name__)
 

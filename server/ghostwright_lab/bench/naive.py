@@ -24,9 +24,9 @@ from typing import Any
 
 from ghostwright.engine.local import llama_threads
 from ghostwright.errors import GhostwrightError
-from ghostwright.evaluation.replay import DEBOUNCE_S, ContenderRun, RequestOutcome, peak_rss_kib
-from ghostwright.evaluation.typing_trace import Trace, TraceCursor, accepted_part, apply_key
 from ghostwright.logs import route_llama_log
+from ghostwright_lab.bench.replay import DEBOUNCE_S, ContenderRun, RequestOutcome, peak_rss_kib
+from ghostwright_lab.bench.typing_trace import Trace, TraceCursor, accepted_part, apply_key
 
 log = logging.getLogger(__name__)
 

@@ -1,320 +1,20 @@
-"""Syntax trees of open documents, kept current edit by edit, and the questions the pipeline asks.
-
-Every keystroke edits the document, and the completion request that follows wants to know the
-enclosing scopes, whether a suggestion still parses, and where the statement being written
-ends. A full parse of a 20k-line file costs 100 ms or more; tree-sitter's incremental parse,
-given the old tree edited with the exact byte offsets and (row, byte column) points of the
-change, costs a few. So `SyntaxTree` owns the document's UTF-8 bytes, a lazily shifted index of
-line starts (code points and bytes) that turns the code-point offsets the rest of Ghostwright
-uses into what tree-sitter wants, and the tree. Rows follow tree-sitter: lines end at `\\n` only
-(a `\\r` before it is one more byte of the line).
-
-Languages are the grammars of DESIGN.md, keyed by LSP languageId and loaded on first use. Any
-other languageId is plain text: no tree, no errors, no scopes, no imports, no cut points.
-
-A `SyntaxTree` is not thread-safe: edit and query it from one thread (the documents layer's).
-"""
+"""`SyntaxTree`: one document's UTF-8 bytes, line index and tree-sitter tree, edited
+incrementally, and the questions the pipeline asks of it (scopes, imports, definitions, unit
+ends, errors with an insertion)."""
 
 from __future__ import annotations
 
-import bisect
-import functools
-import importlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import tree_sitter
 
-_NEWLINE = re.compile("\n")
-_NEWLINE_BYTES = re.compile(b"\n")
+from ghostwright.syntax.grammars import grammar_of, language
+from ghostwright.syntax.lines import UTF8_ERRORS, LineIndex
+
 _NON_BLANK = re.compile(rb"\S")
 _BLANK = frozenset(b" \t\r\n\f\v")
-# A lone surrogate (JSON allows "\\ud800") must not make an edit fail; it costs 3 bytes like
-# any other BMP code point, so offsets stay consistent.
-_UTF8_ERRORS = "surrogatepass"
 
-# LSP languageId -> grammar name. JSX needs no grammar of its own: the JavaScript grammar parses
-# it; TSX does (the TypeScript grammar reads `<T>` as a type assertion, not an element).
-_GRAMMAR_OF_LANGUAGE_ID = {
-    "python": "python",
-    "javascript": "javascript",
-    "javascriptreact": "javascript",
-    "typescript": "typescript",
-    "typescriptreact": "tsx",
-    "go": "go",
-    "rust": "rust",
-    "java": "java",
-    "c": "c",
-    "cpp": "cpp",
-}
-# grammar name -> (module of its wheel, function returning the language pointer).
-_GRAMMAR_WHEELS = {
-    "python": ("tree_sitter_python", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "tsx": ("tree_sitter_typescript", "language_tsx"),
-    "go": ("tree_sitter_go", "language"),
-    "rust": ("tree_sitter_rust", "language"),
-    "java": ("tree_sitter_java", "language"),
-    "c": ("tree_sitter_c", "language"),
-    "cpp": ("tree_sitter_cpp", "language"),
-}
-
-LANGUAGE_IDS = frozenset(_GRAMMAR_OF_LANGUAGE_ID)
-"""The LSP languageIds that get a syntax tree; any other is plain text."""
-
-LANGUAGE_OF_SUFFIX = {
-    ".py": "python",
-    ".js": "javascript",
-    ".jsx": "javascriptreact",
-    ".mjs": "javascript",
-    ".ts": "typescript",
-    ".tsx": "typescriptreact",
-    ".go": "go",
-    ".rs": "rust",
-    ".java": "java",
-    ".c": "c",
-    ".h": "cpp",
-    ".cpp": "cpp",
-    ".cc": "cpp",
-    ".hpp": "cpp",
-}
-"""The languageId of a file opened outside an editor (the CLI, the evals), by its suffix; a
-`.h` header is read as C++, whose grammar parses C headers too."""
-
-
-def language_of_path(path: Path) -> str:
-    return LANGUAGE_OF_SUFFIX.get(path.suffix.lower(), "plaintext")
-
-
-@functools.cache
-def language(language_id: str) -> tree_sitter.Language | None:
-    """The tree-sitter language for an LSP languageId, or None for plain text.
-
-    Loaded on first use, so a session that only edits Python never maps the C++ grammar.
-    """
-    grammar = _GRAMMAR_OF_LANGUAGE_ID.get(language_id)
-    if grammar is None:
-        return None
-    module, function = _GRAMMAR_WHEELS[grammar]
-    return tree_sitter.Language(getattr(importlib.import_module(module), function)())
-
-
-@dataclass(frozen=True)
-class _Grammar:
-    """Which node types of one grammar play which part; the queries below are generic."""
-
-    scopes: frozenset[str]
-    """Nodes whose header line tells a model where the cursor is (classes, functions, impls)."""
-    imports: frozenset[str]
-    """Top-level statements that bring names into the file."""
-    definitions: frozenset[str]
-    """Named definitions listed by `definitions()`."""
-    containers: frozenset[str]
-    """Nodes whose body members are listed too, qualified with the container's name."""
-    transparent: frozenset[str]
-    """Wrappers whose children count as top level (export, decorators, #ifdef, templates)."""
-    statement_lists: frozenset[str]
-    """Nodes whose named children are statements or definitions: the units `unit_end` cuts at."""
-    body_starts: frozenset[str]
-    """Where a definition's body begins: its signature is the text before the first of these."""
-    indented: bool = False
-    """Blocks end where indentation drops (Python), so trailing blank lines can still be inside."""
-
-
-_BRACE = frozenset({"{"})
-_JS_SCOPES = frozenset(
-    {
-        "class_declaration",
-        "class",
-        "function_declaration",
-        "function_expression",
-        "generator_function_declaration",
-        "generator_function",
-        "arrow_function",
-        "method_definition",
-    }
-)
-_JS_DEFINITIONS = frozenset(
-    {
-        "function_declaration",
-        "generator_function_declaration",
-        "class_declaration",
-        "method_definition",
-        "lexical_declaration",
-        "variable_declaration",
-    }
-)
-_JS_STATEMENT_LISTS = frozenset(
-    {"program", "statement_block", "class_body", "switch_case", "switch_default"}
-)
-_JAVASCRIPT = _Grammar(
-    scopes=_JS_SCOPES,
-    imports=frozenset({"import_statement"}),
-    definitions=_JS_DEFINITIONS,
-    containers=frozenset({"class_declaration"}),
-    transparent=frozenset({"export_statement"}),
-    statement_lists=_JS_STATEMENT_LISTS,
-    body_starts=_BRACE,
-)
-_TYPESCRIPT = _Grammar(
-    scopes=_JS_SCOPES
-    | {"abstract_class_declaration", "interface_declaration", "internal_module", "module"},
-    imports=frozenset({"import_statement"}),
-    definitions=_JS_DEFINITIONS
-    | {
-        "abstract_class_declaration",
-        "interface_declaration",
-        "type_alias_declaration",
-        "enum_declaration",
-        "function_signature",
-    },
-    containers=frozenset({"class_declaration", "abstract_class_declaration"}),
-    transparent=frozenset({"export_statement", "ambient_declaration"}),
-    statement_lists=_JS_STATEMENT_LISTS | {"interface_body"},
-    body_starts=_BRACE,
-)
-_C_TRANSPARENT = frozenset(
-    {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"}
-)
-_C = _Grammar(
-    scopes=frozenset(
-        {"function_definition", "struct_specifier", "union_specifier", "enum_specifier"}
-    ),
-    imports=frozenset({"preproc_include"}),
-    definitions=frozenset(
-        {
-            "function_definition",
-            "declaration",
-            "field_declaration",
-            "struct_specifier",
-            "union_specifier",
-            "enum_specifier",
-            "type_definition",
-        }
-    ),
-    containers=frozenset(),
-    transparent=_C_TRANSPARENT,
-    statement_lists=frozenset(
-        {"translation_unit", "compound_statement", "field_declaration_list", "case_statement"}
-    ),
-    body_starts=_BRACE,
-)
-_GRAMMARS = {
-    "python": _Grammar(
-        scopes=frozenset({"class_definition", "function_definition"}),
-        imports=frozenset({"import_statement", "import_from_statement", "future_import_statement"}),
-        definitions=frozenset({"class_definition", "function_definition"}),
-        containers=frozenset({"class_definition"}),
-        transparent=frozenset({"decorated_definition"}),
-        statement_lists=frozenset({"module", "block"}),
-        body_starts=frozenset({"block"}),
-        indented=True,
-    ),
-    "javascript": _JAVASCRIPT,
-    "typescript": _TYPESCRIPT,
-    "tsx": _TYPESCRIPT,
-    "go": _Grammar(
-        scopes=frozenset(
-            {"function_declaration", "method_declaration", "func_literal", "type_declaration"}
-        ),
-        imports=frozenset({"import_declaration"}),
-        definitions=frozenset({"function_declaration", "method_declaration", "type_declaration"}),
-        containers=frozenset(),
-        transparent=frozenset(),
-        statement_lists=frozenset(
-            {
-                "source_file",
-                "statement_list",
-                "expression_case",
-                "default_case",
-                "type_case",
-                "communication_case",
-            }
-        ),
-        body_starts=_BRACE,
-    ),
-    "rust": _Grammar(
-        scopes=frozenset(
-            {"function_item", "impl_item", "trait_item", "mod_item", "struct_item", "enum_item"}
-        ),
-        imports=frozenset({"use_declaration", "extern_crate_declaration"}),
-        definitions=frozenset(
-            {
-                "function_item",
-                "function_signature_item",
-                "struct_item",
-                "enum_item",
-                "union_item",
-                "trait_item",
-                "type_item",
-            }
-        ),
-        containers=frozenset({"impl_item", "trait_item", "mod_item"}),
-        transparent=frozenset(),
-        statement_lists=frozenset({"source_file", "block", "declaration_list"}),
-        body_starts=_BRACE,
-    ),
-    "java": _Grammar(
-        scopes=frozenset(
-            {
-                "class_declaration",
-                "interface_declaration",
-                "enum_declaration",
-                "record_declaration",
-                "method_declaration",
-                "constructor_declaration",
-            }
-        ),
-        imports=frozenset({"import_declaration"}),
-        definitions=frozenset(
-            {
-                "class_declaration",
-                "interface_declaration",
-                "enum_declaration",
-                "record_declaration",
-                "annotation_type_declaration",
-                "method_declaration",
-                "constructor_declaration",
-            }
-        ),
-        containers=frozenset(
-            {
-                "class_declaration",
-                "interface_declaration",
-                "enum_declaration",
-                "record_declaration",
-                "annotation_type_declaration",
-            }
-        ),
-        transparent=frozenset({"enum_body_declarations"}),
-        statement_lists=frozenset(
-            {
-                "program",
-                "block",
-                "class_body",
-                "interface_body",
-                "constructor_body",
-                "enum_body_declarations",
-                "switch_block_statement_group",
-            }
-        ),
-        body_starts=_BRACE,
-    ),
-    "c": _C,
-    "cpp": _Grammar(
-        scopes=_C.scopes | {"class_specifier", "namespace_definition"},
-        imports=_C.imports,
-        definitions=_C.definitions | {"class_specifier"},
-        containers=frozenset({"class_specifier", "struct_specifier", "namespace_definition"}),
-        transparent=_C_TRANSPARENT
-        | {"template_declaration", "linkage_specification", "declaration_list"},
-        statement_lists=_C.statement_lists | {"declaration_list"},
-        body_starts=_BRACE,
-    ),
-}
 # Subtrees that may hold a body-like `{` or block that is not the definition's body.
 _NOT_A_BODY = re.compile(r"parameter|string|initializer|argument")
 _C_TAGGED = frozenset({"struct_specifier", "union_specifier", "enum_specifier"})
@@ -323,99 +23,6 @@ _CODE_IN_STRINGS = frozenset({"interpolation", "template_substitution", "string_
 _FUNCTION_VALUES = frozenset(
     {"arrow_function", "function_expression", "function", "generator_function"}
 )
-
-
-class _LineIndex:
-    """Where each `\\n`-separated line starts, in code points and in UTF-8 bytes.
-
-    An edit moves every later line. Shifting tens of thousands of list entries per keystroke
-    would cost as much as the incremental parse, so later entries are shifted lazily: entries
-    from `_stale_from` on are short by `_pending_chars` / `_pending_bytes`, and an edit only
-    touches the entries between it and the previous edit. Typing in one place is O(1).
-    """
-
-    def __init__(self, text: str, source: bytes) -> None:
-        self._chars = [0, *(match.end() for match in _NEWLINE.finditer(text))]
-        self._bytes = [0, *(match.end() for match in _NEWLINE_BYTES.finditer(source))]
-        self._stale_from = len(self._chars)
-        self._pending_chars = 0
-        self._pending_bytes = 0
-
-    def copy(self) -> _LineIndex:
-        twin = _LineIndex.__new__(_LineIndex)
-        twin._chars = list(self._chars)
-        twin._bytes = list(self._bytes)
-        twin._stale_from = self._stale_from
-        twin._pending_chars = self._pending_chars
-        twin._pending_bytes = self._pending_bytes
-        return twin
-
-    @property
-    def line_count(self) -> int:
-        return len(self._chars)
-
-    def row_of(self, offset: int) -> int:
-        """The row holding code-point `offset` (a line owns its terminating `\\n`)."""
-        return self._row_in(self._chars, self._pending_chars, offset)
-
-    def row_of_byte(self, byte: int) -> int:
-        return self._row_in(self._bytes, self._pending_bytes, byte)
-
-    def _row_in(self, starts: list[int], pending: int, position: int) -> int:
-        # Both parts of the list are sorted, and stale entries plus `pending` continue the
-        # exact ones, so one bisect in the right part finds the row.
-        stale = self._stale_from
-        if stale < len(starts) and position >= starts[stale] + pending:
-            return bisect.bisect_right(starts, position - pending, stale) - 1
-        return bisect.bisect_right(starts, position, 0, stale) - 1
-
-    def char_start(self, row: int) -> int:
-        return self._chars[row] + (self._pending_chars if row >= self._stale_from else 0)
-
-    def byte_start(self, row: int) -> int:
-        return self._bytes[row] + (self._pending_bytes if row >= self._stale_from else 0)
-
-    def replace(
-        self,
-        first_row: int,
-        last_row: int,
-        new_chars: list[int],
-        new_bytes: list[int],
-        delta_chars: int,
-        delta_bytes: int,
-    ) -> None:
-        """Lines first_row+1..last_row started inside the replaced text; put `new_*` there.
-
-        Every line after them moves by the deltas of the edit.
-        """
-        self._settle(last_row + 1)
-        self._chars[first_row + 1 : last_row + 1] = new_chars
-        self._bytes[first_row + 1 : last_row + 1] = new_bytes
-        self._stale_from += len(new_chars) - (last_row - first_row)
-        self._shift_from(first_row + 1 + len(new_chars), delta_chars, delta_bytes)
-
-    def _settle(self, stop: int) -> None:
-        """Make the entries before `stop` exact."""
-        stop = min(stop, len(self._chars))
-        self._add(self._stale_from, stop, self._pending_chars, self._pending_bytes)
-        self._stale_from = max(self._stale_from, stop)
-        if self._stale_from == len(self._chars):
-            self._pending_chars = self._pending_bytes = 0
-
-    def _shift_from(self, first: int, delta_chars: int, delta_bytes: int) -> None:
-        """Move the entries from `first` on, leaving them stale so the next edit is cheap."""
-        if first > self._stale_from:
-            self._settle(first)
-        else:
-            self._add(first, self._stale_from, -self._pending_chars, -self._pending_bytes)
-        self._stale_from = min(first, len(self._chars))
-        self._pending_chars += delta_chars
-        self._pending_bytes += delta_bytes
-
-    def _add(self, first: int, stop: int, chars: int, bytes_: int) -> None:
-        if first < stop and (chars or bytes_):
-            self._chars[first:stop] = [start + chars for start in self._chars[first:stop]]
-            self._bytes[first:stop] = [start + bytes_ for start in self._bytes[first:stop]]
 
 
 def _count_errors(node: tree_sitter.Node) -> int:
@@ -455,11 +62,11 @@ class SyntaxTree:
     def __init__(self, language_id: str, text: str) -> None:
         self.language_id = language_id
         self._language = language(language_id)
-        self._grammar = _GRAMMARS.get(_GRAMMAR_OF_LANGUAGE_ID.get(language_id, ""))
-        self._source = text.encode("utf-8", _UTF8_ERRORS)
+        self._grammar = grammar_of(language_id)
+        self._source = text.encode("utf-8", UTF8_ERRORS)
         self._text: str | None = text
         self._length = len(text)
-        self._index = _LineIndex(text, self._source)
+        self._index = LineIndex(text, self._source)
         self._parser = tree_sitter.Parser(self._language) if self._language is not None else None
         self._window: tuple[int, int] | None = None
         self._tree: tree_sitter.Tree | None = None
@@ -469,7 +76,7 @@ class SyntaxTree:
     @property
     def text(self) -> str:
         if self._text is None:
-            self._text = self._source.decode("utf-8", _UTF8_ERRORS)
+            self._text = self._source.decode("utf-8", UTF8_ERRORS)
         return self._text
 
     @property
@@ -494,14 +101,14 @@ class SyntaxTree:
         end = max(self._clamp(end), start)
         start_row, start_byte, start_column = self._locate(start)
         end_row, end_byte, end_column = self._locate(end)
-        encoded = new_text.encode("utf-8", _UTF8_ERRORS)
+        encoded = new_text.encode("utf-8", UTF8_ERRORS)
         lines = new_text.split("\n")
         new_chars: list[int] = []
         new_bytes: list[int] = []
         char_at, byte_at = start, start_byte
         for line in lines[:-1]:
             char_at += len(line) + 1
-            byte_at += len(line.encode("utf-8", _UTF8_ERRORS)) + 1
+            byte_at += len(line.encode("utf-8", UTF8_ERRORS)) + 1
             new_chars.append(char_at)
             new_bytes.append(byte_at)
         self._index.replace(
@@ -831,7 +438,7 @@ class SyntaxTree:
 
     def _line_text(self, row: int) -> str:
         """The text of a row without its `\\n` (or `\\r\\n`)."""
-        return self._line_bytes(row).decode("utf-8", _UTF8_ERRORS).rstrip("\r\n")
+        return self._line_bytes(row).decode("utf-8", UTF8_ERRORS).rstrip("\r\n")
 
     def _locate(self, offset: int) -> tuple[int, int, int]:
         """(row, byte offset, byte column) of a code-point offset: one line is decoded, not all."""
@@ -839,19 +446,19 @@ class SyntaxTree:
         line = self._line_bytes(row)
         column = offset - self._index.char_start(row)
         if not line.isascii():
-            prefix = line.decode("utf-8", _UTF8_ERRORS)[:column]
-            column = len(prefix.encode("utf-8", _UTF8_ERRORS))
+            prefix = line.decode("utf-8", UTF8_ERRORS)[:column]
+            column = len(prefix.encode("utf-8", UTF8_ERRORS))
         return row, self._index.byte_start(row) + column, column
 
     def _offset_of(self, byte: int, row: int) -> int:
         """Code-point offset of a byte offset on `row` (from a node's point)."""
         line_byte = self._index.byte_start(row)
         return self._index.char_start(row) + len(
-            self._source[line_byte:byte].decode("utf-8", _UTF8_ERRORS)
+            self._source[line_byte:byte].decode("utf-8", UTF8_ERRORS)
         )
 
     def _node_text(self, node: tree_sitter.Node) -> str:
-        return self._source[node.start_byte : node.end_byte].decode("utf-8", _UTF8_ERRORS)
+        return self._source[node.start_byte : node.end_byte].decode("utf-8", UTF8_ERRORS)
 
     def _node_at(self, byte: int) -> tree_sitter.Node:
         """The smallest node with start <= byte < end (the root if none is smaller)."""
@@ -1005,11 +612,11 @@ class SyntaxTree:
         body = _first_body(node, self._grammar.body_starts)
         if body is None:
             return " ".join(self._node_text(node).split())
-        head = self._source[node.start_byte : body.start_byte].decode("utf-8", _UTF8_ERRORS)
+        head = self._source[node.start_byte : body.start_byte].decode("utf-8", UTF8_ERRORS)
         if node.type == "type_definition" and body.parent is not None:
             # `typedef struct {...} Name;`: the name comes after the body.
             tail_start = body.parent.end_byte
-            tail = self._source[tail_start : node.end_byte].decode("utf-8", _UTF8_ERRORS)
+            tail = self._source[tail_start : node.end_byte].decode("utf-8", UTF8_ERRORS)
             head = f"{head}{{...}}{tail}"
         return " ".join(head.split())
 
@@ -1041,7 +648,7 @@ def _first_body(node: tree_sitter.Node, body_starts: frozenset[str]) -> tree_sit
 
 def _end_point(row: int, column: int, lines: list[str]) -> tuple[int, int]:
     """The point where text split into `lines` ends when inserted at (row, byte column)."""
-    last_line_bytes = len(lines[-1].encode("utf-8", _UTF8_ERRORS))
+    last_line_bytes = len(lines[-1].encode("utf-8", UTF8_ERRORS))
     if len(lines) == 1:
         return row, column + last_line_bytes
     return row + len(lines) - 1, last_line_bytes

@@ -75,18 +75,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 from pygls.lsp.client import LanguageClient
 
 from ghostwright import __version__
-from ghostwright.evaluation.completion_eval import percentile
-from ghostwright.evaluation.corpus import Split, corpus_files, default_corpus
-from ghostwright.evaluation.model_limit import EngineShape, LimitRequest, measure_limits
-from ghostwright.evaluation.naive import replay_naive
-from ghostwright.evaluation.replay import (
+from ghostwright.events import AnswerEvent, GenerationEvent, JoinedEmptyEvent, read_trace
+from ghostwright.progress import Advance, progress
+from ghostwright_lab.bench.model_limit import EngineShape, LimitRequest, measure_limits
+from ghostwright_lab.bench.naive import replay_naive
+from ghostwright_lab.bench.replay import (
     DEBOUNCE_S,
     SHUTDOWN_TIMEOUT_S,
     BenchError,
@@ -96,9 +96,10 @@ from ghostwright.evaluation.replay import (
     RequestOutcome,
     peak_rss_kib,
 )
-from ghostwright.evaluation.stock_server import replay_stock
-from ghostwright.evaluation.typing_trace import Trace, resize_document, trace_file
-from ghostwright.progress import Advance, progress
+from ghostwright_lab.bench.stock_server import replay_stock
+from ghostwright_lab.bench.typing_trace import Trace, resize_document, trace_file
+from ghostwright_lab.corpus import Split, corpus_files, default_corpus
+from ghostwright_lab.stats import percentile
 
 if TYPE_CHECKING:
     from ghostwright.settings import Settings
@@ -171,8 +172,10 @@ class BenchOptions:
         return " ".join(parts)
 
     def effective(self) -> BenchOptions:
-        """The options `--quick` stands for, or these: a two-line trace at double speed
-        through every contender and both sweeps, once (for CI: it fails on errors only)."""
+        """The options `--quick` stands for, or these: a two-line trace at a person's speed
+        through every contender and both sweeps, once (for CI: it fails on errors only). Not
+        faster: on a slow machine every generation would be overtaken by the next key, and the
+        run would measure nothing."""
         if not self.quick:
             return self
         return dataclasses.replace(
@@ -180,7 +183,7 @@ class BenchOptions:
             files=1,
             lines=2,
             repeat=1,
-            speed=2.0,
+            speed=1.0,
             naive=True,
             stock=True,
             sizes=(200, CONTEXT_SWEEP_LINES),
@@ -227,27 +230,6 @@ class ContenderSummary:
     wall_s: float
     gated: int | None = None
     sources: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SuggestionLog:
-    """One "suggestion ..." line of the server's log; fields it no longer carries are None."""
-
-    id: str
-    chars: int | None = None
-    prompt_tokens: int | None = None
-    reused_tokens: int | None = None
-    model_ms: float | None = None
-    total_ms: float | None = None
-    waited_ms: float | None = None
-    source: str | None = None
-
-    @property
-    def model_run(self) -> bool:
-        """Whether the model computed this answer (caches report zero tokens and time)."""
-        if self.source is not None:
-            return self.source == "model"
-        return self.prompt_tokens is None or self.prompt_tokens > 0
 
 
 @dataclass(frozen=True)
@@ -356,57 +338,6 @@ class BenchReport:
     repeats: tuple[RepeatResult, ...]
     notes: tuple[str, ...]
     wall_s: float
-
-
-# -- the server's log ---------------------------------------------------------------------------
-
-_LOG_ID = re.compile(r"\bsuggestion (\S+):")
-_LOG_FIELDS: tuple[tuple[str, re.Pattern[str], Callable[[str], Any]], ...] = (
-    ("chars", re.compile(r"\b(\d+) chars\b"), int),
-    ("prompt_tokens", re.compile(r"\b(\d+) prompt tokens\b"), int),
-    ("reused_tokens", re.compile(r"\((\d+) reused\b"), int),
-    ("model_ms", re.compile(r"\bmodel (\d+(?:\.\d+)?) ms\b"), float),
-    ("total_ms", re.compile(r"\btotal (\d+(?:\.\d+)?) ms\b"), float),
-    ("waited_ms", re.compile(r"\bwaited (\d+(?:\.\d+)?) ms\b"), float),
-    ("source", re.compile(r"\bsource ([\w-]+)"), str),
-)
-"""Each field on its own, so that a reordered or extended line still yields what it has."""
-
-
-def parse_suggestion_log(message: str) -> SuggestionLog | None:
-    """The figures in a server log line about a suggestion; None for any other line."""
-    found = _LOG_ID.search(message)
-    if found is None:
-        return None
-    values: dict[str, Any] = {}
-    for name, pattern, convert in _LOG_FIELDS:
-        match = pattern.search(message, found.end())
-        if match is not None:
-            values[name] = convert(match.group(1))
-    return SuggestionLog(id=found.group(1), **values)
-
-
-_GENERATION_LOG = re.compile(
-    r"\bgeneration \S+: (\d+) prompt tokens \((\d+) reused\), (\d+) tokens generated\b"
-)
-
-
-_JOINED_UNSHOWN_LOG = re.compile(r"\bjoined generation \S+: nothing to show\b")
-
-
-def is_joined_unshown_log(message: str) -> bool:
-    """The server's line for a request answered with nothing from a generation it joined."""
-    return _JOINED_UNSHOWN_LOG.search(message) is not None
-
-
-def parse_generation_log(message: str) -> LimitRequest | None:
-    """What the model computed for one answer, from the server's "generation ..." log line
-    (every finished generation, carried-on ones included); None for any other line."""
-    found = _GENERATION_LOG.search(message)
-    if found is None:
-        return None
-    prompt, reused, generated = (int(group) for group in found.groups())
-    return LimitRequest(prompt, reused, generated)
 
 
 # -- figures ------------------------------------------------------------------------------------
@@ -594,13 +525,12 @@ def utf16_position(text: str) -> types.Position:
 
 
 class _BenchClient(LanguageClient):
-    """An editor's client: remembers the server's status and its log lines."""
+    """An editor's client: remembers the server's status and the messages it showed."""
 
     def __init__(self) -> None:
         super().__init__("ghostwright-bench", __version__)
         self.status: dict[str, str] = {}
         self.ready = asyncio.Event()
-        self.log_lines: list[str] = []
         self.errors: list[str] = []
 
 
@@ -612,10 +542,6 @@ def _bench_client() -> _BenchClient:
         client.status = {"state": str(params.state), "detail": str(params.detail)}
         if params.state in ("ready", "failed"):
             client.ready.set()
-
-    @client.feature(types.WINDOW_LOG_MESSAGE)  # type: ignore[untyped-decorator]
-    def on_log(params: types.LogMessageParams) -> None:
-        client.log_lines.append(params.message)
 
     @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)  # type: ignore[untyped-decorator]
     def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
@@ -719,7 +645,7 @@ class LspEditor(LiveEditor):
                 request.suggestion_id = str(arguments[0].get("id"))
 
 
-def _ghostwright_outcome(request: LiveRequest, logs: Mapping[str, SuggestionLog]) -> RequestOutcome:
+def _ghostwright_outcome(request: LiveRequest, logs: Mapping[str, AnswerEvent]) -> RequestOutcome:
     latency = None
     if request.text and request.answered_s is not None:
         latency = (request.answered_s - request.last_key_s) * 1000.0
@@ -729,7 +655,7 @@ def _ghostwright_outcome(request: LiveRequest, logs: Mapping[str, SuggestionLog]
         return RequestOutcome(
             latency, request.shown, request.cancelled, request.error, asked_ms=asked
         )
-    model_run = entry.model_run
+    model_run = entry.source == "model"
     model_ms = entry.model_ms if model_run else 0.0
     waited_ms = entry.waited_ms or 0.0
     overhead = server_overhead = None
@@ -765,15 +691,22 @@ async def _drain(stream: asyncio.StreamReader | None, tail: deque[str]) -> None:
 def server_environment(home: Path, model: Path, prefix_tokens: int | None) -> dict[str, str]:
     """The server's environment: the caller's, with a config and data directory of its own
     (no user settings file, a fresh telemetry database), the benchmarked model, telemetry on
-    (the gate's decisions are counted from it), and the swept setting."""
+    (the gate's decisions are counted from it), its typed events traced to `events_file(home)`
+    (what each answer cost), and the swept setting."""
     env = dict(os.environ)
     env["XDG_CONFIG_HOME"] = str(home / "config")
     env["XDG_DATA_HOME"] = str(home / "data")
     env["GHOSTWRIGHT_MODEL"] = str(model)
     env["GHOSTWRIGHT_TELEMETRY"] = "true"
+    env["GHOSTWRIGHT_EVENTS_FILE"] = str(events_file(home))
     if prefix_tokens is not None:
         env["GHOSTWRIGHT_PREFIX_TOKENS"] = str(prefix_tokens)
     return env
+
+
+def events_file(home: Path) -> Path:
+    """Where the benchmarked server traces its events (`ghostwright.events`)."""
+    return home / "events.jsonl"
 
 
 async def _launch(client: _BenchClient, env: Mapping[str, str]) -> asyncio.subprocess.Process:
@@ -851,7 +784,7 @@ async def replay_ghostwright(
     with tempfile.TemporaryDirectory(prefix="ghostwright-bench-") as scratch:
         home = Path(scratch)
         run, answers = await _replay_ghostwright(
-            traces, speed, server_environment(home, model, prefix_tokens)
+            traces, speed, server_environment(home, model, prefix_tokens), events_file(home)
         )
         gated = count_gated(home)
     if gated is None:
@@ -862,7 +795,7 @@ async def replay_ghostwright(
 
 
 async def _replay_ghostwright(
-    traces: Sequence[Trace], speed: float, env: Mapping[str, str]
+    traces: Sequence[Trace], speed: float, env: Mapping[str, str], trace_path: Path
 ) -> tuple[ContenderRun, list[LimitRequest]]:
     client = _bench_client()
     tail: deque[str] = deque(maxlen=20)
@@ -896,10 +829,14 @@ async def _replay_ghostwright(
         await _stop_server(client)
         if drain is not None:
             await asyncio.wait_for(drain, SHUTDOWN_TIMEOUT_S)
-    parsed = (parse_suggestion_log(line) for line in client.log_lines)
-    logs = {entry.id: entry for entry in parsed if entry is not None}
+    events = list(read_trace(trace_path))
+    logs = {event.id: event for event in events if isinstance(event, AnswerEvent)}
     outcomes = tuple(_ghostwright_outcome(request, logs) for request in requests)
-    answers = [found for line in client.log_lines if (found := parse_generation_log(line))]
+    answers = [
+        LimitRequest(event.prompt_tokens, event.reused_tokens, event.generated_tokens)
+        for event in events
+        if isinstance(event, GenerationEvent)
+    ]
     answered = [request for request in requests if request.text]
     unmatched = sum(1 for request in answered if (request.suggestion_id or "") not in logs)
     notes = [f"ghostwright: server ready {ready_ms:.0f} ms after start (not counted)"]
@@ -910,8 +847,8 @@ async def _replay_ghostwright(
         )
     if unmatched:
         notes.append(
-            f"{unmatched} of {len(answered)} Ghostwright suggestions had no parsable log line: "
-            "their model time, overhead and tokens are unknown"
+            f"{unmatched} of {len(answered)} Ghostwright suggestions had no answer event in the "
+            "server's trace: their model time, overhead and tokens are unknown"
         )
     errors = Counter(request.error for request in requests if request.error is not None)
     notes += [f"{count} requests failed: {error}" for error, count in errors.most_common(3)]
@@ -924,7 +861,7 @@ async def _replay_ghostwright(
         wall_s=wall,
         peak_rss_kib=peak,
         notes=tuple(notes),
-        joined_unshown=sum(1 for line in client.log_lines if is_joined_unshown_log(line)),
+        joined_unshown=sum(1 for event in events if isinstance(event, JoinedEmptyEvent)),
         model_runs=tuple((answer.prompt_tokens, answer.reused_tokens) for answer in answers),
     )
     return run, answers
@@ -1171,17 +1108,3 @@ def failures(report: BenchReport) -> list[str]:
             if summary.name != "limit" and not summary.requests:
                 found.append(f"run {number}: {summary.name} got no requests")
     return found
-
-
-def run_bench_command(options: BenchOptions, stdout: TextIO) -> int:
-    """`ghostwright bench`: run, print the figures, write the report; 1 if anything failed."""
-    from ghostwright.evaluation.bench_report import format_table, write_report
-
-    report = run_bench(options)
-    print(format_table(report), file=stdout)
-    for path in write_report(report, report.options.out):
-        print(f"wrote {path}", file=stdout)
-    problems = failures(report)
-    for problem in problems:
-        print(f"ghostwright bench: {problem}", file=sys.stderr)
-    return 1 if problems else 0

@@ -32,9 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from ghostwright.errors import GhostwrightError
-from ghostwright.evaluation.completion_eval import Machine, percentile
-from ghostwright.evaluation.corpora import corpora, corpus_files, corpus_root
-from ghostwright.evaluation.infill_tasks import (
+from ghostwright.progress import progress
+from ghostwright_lab.bench.naive import NaiveFim
+from ghostwright_lab.corpora import corpora, corpus_files, corpus_root
+from ghostwright_lab.evals.completion_eval import Machine
+from ghostwright_lab.evals.infill_tasks import (
     TASK_KINDS,
     InfillTask,
     TaskKind,
@@ -42,8 +44,7 @@ from ghostwright.evaluation.infill_tasks import (
     passes,
     python_tasks,
 )
-from ghostwright.evaluation.naive import NaiveFim
-from ghostwright.progress import progress
+from ghostwright_lab.stats import percentile
 
 log = logging.getLogger(__name__)
 

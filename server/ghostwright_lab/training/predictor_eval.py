@@ -33,19 +33,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ghostwright.evaluation.completion_eval import percentile
 from ghostwright.predictor.features import Stage
 from ghostwright.predictor.model import AcceptancePredictor
-from ghostwright.predictor.train import (
+from ghostwright_lab.stats import percentile
+from ghostwright_lab.training.metrics import (
     TARGET_RETENTION,
     LogisticBaseline,
-    Row,
     auc,
     curves,
     kept_and_hidden,
     retention_threshold,
-    stage_rows,
 )
+from ghostwright_lab.training.rows import Row, stage_rows
 
 CONFIDENCE_THRESHOLD = 0.6
 """The `min_confidence` default that the predictor replaced, for comparison."""

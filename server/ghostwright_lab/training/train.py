@@ -32,23 +32,19 @@ import logging
 import math
 import random
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
-from ghostwright.engine.models import sha256_of
+from ghostwright.hashing import sha256_of
 from ghostwright.predictor.features import (
     CATEGORICAL,
-    COPILOT_FEATURES,
     FEATURES,
-    NAN,
     Stage,
     names,
-    vector,
 )
 from ghostwright.predictor.model import (
     CARD_FORMAT,
@@ -56,23 +52,30 @@ from ghostwright.predictor.model import (
     MODEL_FILES,
     AcceptancePredictor,
 )
+from ghostwright_lab.training.metrics import (
+    TARGET_RETENTION,
+    auc,
+    retention_threshold,
+)
+from ghostwright_lab.training.rows import (
+    Floats,
+    Ints,
+    Row,
+    matrix,
+    stage_rows,
+)
 
 if TYPE_CHECKING:
     # Imported where training needs it: the package pulls in pandas and scikit-learn, which
     # the language server (scoring through `booster.NativeBooster`) must not pay for.
     import lightgbm
 
-    from ghostwright.evaluation.predictor_eval import PredictorEvalReport
-    from ghostwright.predictor.simulate import SimulationStats
     from ghostwright.settings import Settings
+    from ghostwright_lab.training.predictor_eval import PredictorEvalReport
+    from ghostwright_lab.training.simulate import SimulationStats
 
 log = logging.getLogger(__name__)
 
-Floats = npt.NDArray[np.float64]
-Ints = npt.NDArray[np.int64]
-
-TARGET_RETENTION = 0.95
-"""Share of would-be accepted suggestions (requests, for the gate) the thresholds keep."""
 FOLDS = 5
 MIN_DATA_IN_LEAF_GRID = (20, 40, 80, 160)
 RETENTION_GRID = (0.95, 0.96, 0.97, 0.98, 0.99)
@@ -95,263 +98,6 @@ PARAMS: dict[str, Any] = {
 }
 """LightGBM parameters of both stages, besides `min_data_in_leaf` and the seed: small trees,
 few of them, and some bagging, for a few thousand rows."""
-
-
-# --- rows ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Row:
-    """One request with what was decided about it: a position of the simulation, or later a
-    `shown` event of telemetry."""
-
-    file: str
-    """The document, relative to the corpus."""
-    package: str
-    """What rows are grouped by so that related files stay on one side of a split."""
-    split: str
-    """"tune" or "validation"."""
-    line: int
-    column: int
-    kind: str
-    """Why the cursor is there (`corpus.PositionKind`), or where the row came from."""
-    label: int
-    """1 when the suggestion is what the author wrote (would be accepted), else 0."""
-    context: Mapping[str, float]
-    suggestion: Mapping[str, float] | None = None
-    """The suggestion-stage features; None when the pipeline offered nothing."""
-    suggestion_text: str = ""
-    target: str = ""
-    """What the author wrote from the cursor to the end of the line."""
-    token_logprobs: tuple[float, ...] = ()
-    """The generation's raw confidence, kept so that features can be recomputed."""
-    token_entropies: tuple[float, ...] = ()
-    stop_reason: str = ""
-
-    def features(self, stage: Stage) -> dict[str, float]:
-        """The features of `stage` (the suggestion stage includes the context ones)."""
-        if stage == "context" or self.suggestion is None:
-            return dict(self.context)
-        return {**self.context, **self.suggestion}
-
-
-def stage_rows(rows: Iterable[Row], stage: Stage) -> list[Row]:
-    """The rows a stage learns from: all of them for the gate, those with a suggestion for the
-    filter."""
-    return [row for row in rows if stage == "context" or row.suggestion is not None]
-
-
-def matrix(rows: Sequence[Row], stage: Stage) -> tuple[Floats, Ints]:
-    """Feature matrix (table order, NaN for missing) and labels of rows already of `stage`."""
-    width = len(names(stage))
-    features = np.array(
-        [vector(row.features(stage), stage) for row in rows], dtype=np.float64
-    ).reshape(len(rows), width)
-    return features, np.array([row.label for row in rows], dtype=np.int64)
-
-
-def _json_number(value: float) -> float | None:
-    return None if math.isnan(value) else value
-
-
-def _row_json(row: Row) -> dict[str, Any]:
-    data = dataclasses.asdict(row)
-    data["context"] = {k: _json_number(v) for k, v in row.context.items()}
-    if row.suggestion is not None:
-        data["suggestion"] = {k: _json_number(v) for k, v in row.suggestion.items()}
-    return data
-
-
-def _features_of(data: Mapping[str, float | None]) -> dict[str, float]:
-    return {k: NAN if v is None else float(v) for k, v in data.items()}
-
-
-def write_rows(path: Path, rows: Iterable[Row], header: Mapping[str, Any] | None = None) -> None:
-    """JSON Lines: an optional `{"header": ...}` line, then one row per line (NaN as null)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    with partial.open("w", encoding="utf-8") as out:
-        if header is not None:
-            out.write(json.dumps({"header": header}) + "\n")
-        for row in rows:
-            out.write(json.dumps(_row_json(row)) + "\n")
-    partial.replace(path)
-
-
-def read_rows(path: Path) -> tuple[dict[str, Any] | None, list[Row]]:
-    """The header (None if there is none) and the rows of a `write_rows` file."""
-    header: dict[str, Any] | None = None
-    rows = []
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            data = json.loads(line)
-            if "header" in data:
-                header = data["header"]
-                continue
-            suggestion = data.get("suggestion")
-            data["token_logprobs"] = tuple(data.get("token_logprobs", ()))
-            data["token_entropies"] = tuple(data.get("token_entropies", ()))
-            data["context"] = _features_of(data["context"])
-            data["suggestion"] = None if suggestion is None else _features_of(suggestion)
-            rows.append(Row(**data))
-    return header, rows
-
-
-# --- metrics -------------------------------------------------------------------------------
-
-
-def auc(scores: Sequence[float] | Floats, labels: Sequence[int] | Ints) -> float | None:
-    """Area under the ROC curve (ties count half); None without both classes."""
-    score = np.asarray(scores, dtype=np.float64)
-    label = np.asarray(labels, dtype=np.int64)
-    positives, negatives = int(label.sum()), int(len(label) - label.sum())
-    if not positives or not negatives:
-        return None
-    ranks = _average_ranks(score)
-    return float(
-        (ranks[label == 1].sum() - positives * (positives + 1) / 2) / positives / negatives
-    )
-
-
-def _average_ranks(values: Floats) -> Floats:
-    order = np.argsort(values, kind="mergesort")
-    ordered = values[order]
-    ranks = np.empty(len(values), dtype=np.float64)
-    start = 0
-    while start < len(values):
-        stop = start
-        while stop + 1 < len(values) and ordered[stop + 1] == ordered[start]:
-            stop += 1
-        ranks[order[start : stop + 1]] = (start + stop) / 2 + 1
-        start = stop + 1
-    return ranks
-
-
-def retention_threshold(
-    scores: Sequence[float] | Floats, labels: Sequence[int] | Ints, retention: float
-) -> float | None:
-    """The highest threshold that keeps at least `retention` of the positive rows (a row is
-    kept when its score >= threshold); None without positives."""
-    score = np.asarray(scores, dtype=np.float64)
-    positive = np.sort(score[np.asarray(labels) == 1])
-    if not len(positive):
-        return None
-    allowed_to_lose = math.floor((1.0 - retention) * len(positive) + 1e-9)
-    return float(positive[allowed_to_lose])
-
-
-def kept_and_hidden(
-    scores: Sequence[float] | Floats, labels: Sequence[int] | Ints, threshold: float
-) -> tuple[float | None, float | None]:
-    """(share of positives kept, share of negatives hidden) at `threshold`."""
-    score = np.asarray(scores, dtype=np.float64)
-    label = np.asarray(labels)
-    kept = score >= threshold
-    positives, negatives = label == 1, label == 0
-    kept_share = float(kept[positives].mean()) if positives.any() else None
-    hidden_share = float((~kept[negatives]).mean()) if negatives.any() else None
-    return kept_share, hidden_share
-
-
-def curves(
-    scores: Sequence[float] | Floats, labels: Sequence[int] | Ints
-) -> tuple[list[tuple[float, float]], list[tuple[float, float, float]]]:
-    """ROC points (false positive rate, true positive rate) and precision-recall points
-    (threshold, precision, recall), one per distinct score, highest threshold first."""
-    score = np.asarray(scores, dtype=np.float64)
-    label = np.asarray(labels, dtype=np.int64)
-    positives, negatives = int(label.sum()), int(len(label) - label.sum())
-    if not len(label):
-        return [(0.0, 0.0)], []
-    order = np.argsort(-score, kind="mergesort")
-    ordered, hits = score[order], label[order]
-    true_positives = np.cumsum(hits)
-    false_positives = np.cumsum(1 - hits)
-    last_of_tie = np.r_[ordered[1:] != ordered[:-1], True]
-    roc = [(0.0, 0.0)]
-    pr = []
-    for index in np.flatnonzero(last_of_tie):
-        tp, fp = float(true_positives[index]), float(false_positives[index])
-        roc.append((fp / negatives if negatives else 0.0, tp / positives if positives else 0.0))
-        pr.append((float(ordered[index]), tp / (tp + fp), tp / positives if positives else 0.0))
-    return roc, pr
-
-
-# --- the baseline --------------------------------------------------------------------------
-
-
-def _sigmoid(values: Floats) -> Floats:
-    result: Floats = 1.0 / (1.0 + np.exp(-np.clip(values, -35.0, 35.0)))
-    return result
-
-
-@dataclass(frozen=True)
-class LogisticBaseline:
-    """Copilot's contextual filter: logistic regression on its features only. Categorical
-    features are one-hot (codes seen in training), a missing number is 0 plus an indicator."""
-
-    numeric: tuple[str, ...]
-    categories: tuple[tuple[str, tuple[int, ...]], ...]
-    mean: Floats
-    scale: Floats
-    weights: Floats
-    bias: float
-
-    @classmethod
-    def fit(cls, rows: Sequence[Row], l2: float = 1.0, iterations: int = 50) -> LogisticBaseline:
-        """Newton's method (IRLS) with an L2 penalty on the standardized weights."""
-        numeric = tuple(name for name in COPILOT_FEATURES if name not in CATEGORICAL)
-        categories = tuple(
-            (name, tuple(sorted({_code(row.context.get(name, NAN)) for row in rows})))
-            for name in COPILOT_FEATURES
-            if name in CATEGORICAL
-        )
-        raw = _design(rows, numeric, categories)
-        mean = raw.mean(axis=0) if len(rows) else np.zeros(raw.shape[1])
-        scale = raw.std(axis=0) if len(rows) else np.ones(raw.shape[1])
-        scale[scale == 0] = 1.0
-        design = np.hstack([np.ones((len(rows), 1)), (raw - mean) / scale])
-        labels = np.array([row.label for row in rows], dtype=np.float64)
-        coefficients = np.zeros(design.shape[1])
-        if len(np.unique(labels)) < 2:
-            # One class only: nothing to separate, every row gets the base rate.
-            rate = min(max(float(labels.mean()) if len(labels) else 0.0, 1e-6), 1 - 1e-6)
-            bias = math.log(rate / (1 - rate))
-            return cls(numeric, categories, mean, scale, coefficients[1:], bias)
-        penalty = np.full(design.shape[1], l2)
-        penalty[0] = 1e-6  # the intercept is not shrunk
-        for _ in range(iterations):
-            probability = _sigmoid(design @ coefficients)
-            gradient = design.T @ (probability - labels) + penalty * coefficients
-            curvature = (design * (probability * (1 - probability))[:, None]).T @ design
-            step = np.linalg.solve(curvature + np.diag(penalty), gradient)
-            coefficients -= step
-            if float(np.abs(step).max(initial=0.0)) < 1e-8:
-                break
-        return cls(numeric, categories, mean, scale, coefficients[1:], float(coefficients[0]))
-
-    def predict(self, rows: Sequence[Row]) -> Floats:
-        """Probability of acceptance of each row."""
-        raw = _design(rows, self.numeric, self.categories)
-        return _sigmoid((raw - self.mean) / self.scale @ self.weights + self.bias)
-
-
-def _code(value: float) -> int:
-    return -1 if math.isnan(value) else int(value)
-
-
-def _design(
-    rows: Sequence[Row], numeric: Sequence[str], categories: Sequence[tuple[str, Sequence[int]]]
-) -> Floats:
-    columns: list[Floats] = []
-    for name in numeric:
-        values = np.array([row.context.get(name, NAN) for row in rows], dtype=np.float64)
-        missing = np.isnan(values)
-        columns += [np.where(missing, 0.0, values), missing.astype(np.float64)]
-    for name, codes in categories:
-        values = np.array([_code(row.context.get(name, NAN)) for row in rows])
-        columns += [(values == code).astype(np.float64) for code in codes]
-    return np.column_stack(columns) if rows else np.zeros((0, len(columns)))
 
 
 # --- LightGBM ------------------------------------------------------------------------------
@@ -538,7 +284,7 @@ def train_from_rows(
     With `dask_scheduler` (an address such as tcp://host:8786), every LightGBM fit runs on that
     Dask cluster. `model_family` names the family of the model that made the rows (None: the
     default model), which picks the predictor at run time (`model.shipped_directory`)."""
-    from ghostwright.evaluation.predictor_eval import evaluate_predictor, report_json
+    from ghostwright_lab.training.predictor_eval import evaluate_predictor, report_json
 
     if not rows:
         raise ValueError("no rows to train on")
@@ -654,7 +400,7 @@ ghostwright train --from-parquet pooled --out DIR [--dask SCHEDULER] --seed {see
 
 def model_card_markdown(card: Mapping[str, Any], evaluation: PredictorEvalReport | None) -> str:
     """The human-readable model card: what it is for, data, features, metrics, reproduction."""
-    from ghostwright.evaluation.predictor_eval import format_table
+    from ghostwright_lab.training.predictor_eval import format_table
 
     data = card["data"]
     stages = card["stages"]
@@ -822,7 +568,7 @@ def simulate_and_train(
     Rows are cached in `rows_dir` (None: the user cache dir) and reused when a run with the same
     corpus, counts, seed, model and settings made them, so retraining costs seconds.
     """
-    from ghostwright.predictor.simulate import simulated_rows
+    from ghostwright_lab.training.simulate import simulated_rows
 
     tune, validation, stats = simulated_rows(
         corpus,

@@ -31,7 +31,6 @@ import difflib
 import logging
 import os
 import platform
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -40,20 +39,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ghostwright.errors import GhostwrightError
-from ghostwright.evaluation.corpus import (
+from ghostwright.progress import progress
+from ghostwright.settings import Settings
+from ghostwright_lab.corpus import (
     Position,
     Split,
     corpus_files,
     default_corpus,
     pick_positions,
 )
-from ghostwright.progress import progress
-from ghostwright.settings import Settings
+from ghostwright_lab.stats import percentile
 
 if TYPE_CHECKING:
-    from ghostwright.completion.pipeline import CompletionPipeline
+    from ghostwright.completion.suggest import Suggester
     from ghostwright.engine.base import Engine
-    from ghostwright.predictor.decide import Judge
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +84,7 @@ class Attempt:
     model_ms: float | None
     """Model time the answer reports; None when it reports none (a declined request)."""
     score: float | None = None
-    """The pipeline's confidence in what it showed (Ghostwright only)."""
+    """The acceptance predictor's probability of what it showed (Ghostwright only)."""
 
 
 @dataclass(frozen=True)
@@ -151,17 +150,6 @@ def first_line(text: str) -> str:
     return text.split("\n", 1)[0].rstrip()
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100) with linear interpolation between ranks; None if empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100.0
-    below = int(rank)
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (ordered[above] - ordered[below]) * (rank - below)
-
-
 def summarize(targets: Sequence[str], attempts: Sequence[Attempt]) -> Summary:
     """Metrics of `attempts` against the true rests of line, position by position."""
     if len(targets) != len(attempts):
@@ -210,91 +198,55 @@ def compare(ours: Summary, naive: Summary) -> Ratios:
 def run_ghostwright(
     positions: Sequence[Position], settings: Settings, model_path: Path
 ) -> list[Attempt]:
-    """Ask the full pipeline at each position, as the language server would: the document's
-    parse tree gives the prompt its context and checks the suggestion (the server's
-    `CompletionService` does the same around the same calls)."""
+    """Ask at each position what the editor would get there while typing: `Suggester.suggest`,
+    the steps the server's `CompletionService` runs (gate, context from the document's tree,
+    generation, parse check, the predictor's filter), in a fresh session each time."""
     from ghostwright.completion.pipeline import CompletionPipeline, CompletionRequest
+    from ghostwright.completion.suggest import Suggester
     from ghostwright.engine.fim import model_family
     from ghostwright.engine.local import LocalEngine
     from ghostwright.predictor.decide import Judge
     from ghostwright.predictor.features import History
-    from ghostwright.predictor.personal import load_active
+    from ghostwright.predictor.model import load_active
 
     engine = LocalEngine(model_path, settings)
-    pipeline = CompletionPipeline(settings)
     judge = Judge(load_active(model_family(model_path)), History, settings.predictor_threshold)
+    suggester = Suggester(CompletionPipeline(settings), judge)
     try:
         warm_up = CompletionRequest("untitled:warm-up.py", 0, "python", _WARM_UP, len(_WARM_UP))
-        pipeline.complete(engine, warm_up, threading.Event())
+        suggester.suggest(engine, warm_up, None, invoked=True)
         attempts = []
         with progress("ghostwright", len(positions), unit="positions") as advance:
             for position in positions:
-                attempts.append(_pipeline_attempt(pipeline, engine, judge, position))
+                attempts.append(_suggester_attempt(suggester, engine, position))
                 advance(1)
     finally:
         engine.close()
     return attempts
 
 
-def _pipeline_attempt(
-    pipeline: CompletionPipeline, engine: Engine, judge: Judge, position: Position
-) -> Attempt:
-    """The full pipeline's answer at one position, timed from the request on."""
+def _suggester_attempt(suggester: Suggester, engine: Engine, position: Position) -> Attempt:
+    """What is shown at one position, timed from the request on."""
     from ghostwright.completion.pipeline import CompletionRequest
-    from ghostwright.completion.structure import (
-        RecentChunks,
-        comment_marker,
-        gather_context,
-        refine_suggestion,
-    )
     from ghostwright.syntax import SyntaxTree
 
-    uri = position.file.resolve().as_uri()
     # The server keeps each open document's tree up to date edit by edit; the parse from
     # scratch here stands for that and is not charged to the request.
-    language = position.language
-    tree = SyntaxTree(language, position.document)
-    started = time.perf_counter()
-    request = CompletionRequest(
-        uri,
-        0,
-        language,
-        position.document,
-        position.offset,
-        context=gather_context(uri, tree, position.offset, (), RecentChunks()),
-        comment=comment_marker(language),
-    )
-    suggestion = pipeline.complete(engine, request, threading.Event())
-    text = (
-        refine_suggestion(
-            tree, position.offset, suggestion.text, fill_in_middle=suggestion.mode == "fim"
-        )
-        if suggestion
-        else ""
-    )
-    if suggestion is not None and text:
-        # The acceptance predictor's filter, as the server applies it (no history: every
-        # position is a fresh session).
-        cursor = judge.cursor(language, position.document, position.offset, tree)
-        decision = judge.judge(
-            cursor,
-            text,
-            suggestion.token_logprobs,
-            suggestion.token_entropies,
-            suggestion.stop_reason,
-        )
-        text = text if decision.show else ""
-    latency = (time.perf_counter() - started) * 1000.0
-    if suggestion is None or not text:
-        return Attempt(None, latency, None)
-    return Attempt(text, latency, suggestion.model_ms, suggestion.score)
+    tree = SyntaxTree(position.language, position.document)
+    uri = position.file.resolve().as_uri()
+    request = CompletionRequest(uri, 0, position.language, position.document, position.offset)
+    answer = suggester.suggest(engine, request, tree)
+    if not answer.shown:
+        return Attempt(None, answer.total_ms, None)
+    shown = answer.shown[0]
+    return Attempt(shown.text, answer.total_ms, shown.model_ms, shown.score)
 
 
 def run_naive(positions: Sequence[Position], settings: Settings, model_path: Path) -> list[Attempt]:
     """Ask the same model the plain way, with the same thread count as the pipeline's engine:
     a fill-in-the-middle model through the naive FIM integration (`naive.NaiveFim`, it sees
     the text after the cursor), any other with the text before the cursor alone."""
-    from ghostwright.evaluation.naive import naive_completer
+    from ghostwright_lab.bench.naive import naive_completer
 
     completer = naive_completer(model_path, settings.threads)
 
@@ -337,7 +289,7 @@ def evaluate_completion(options: EvalOptions) -> EvalReport:
     if options.n < 1:
         raise GhostwrightError(f"--n {options.n} asks for no positions: pass 1 or more.")
     if options.corpus is None and options.language != "python":
-        from ghostwright.evaluation import corpora
+        from ghostwright_lab import corpora
 
         chosen = corpora.corpora(options.split, (options.language,))
         if not chosen:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ghostwright.evaluation.bench import (
+from ghostwright_lab.bench.bench import (
     CONTENDERS,
     CONTEXT_SWEEP_LINES,
     BenchReport,
@@ -26,7 +26,7 @@ from ghostwright.evaluation.bench import (
     RepeatResult,
     SweepPoint,
 )
-from ghostwright.evaluation.replay import DEBOUNCE_S
+from ghostwright_lab.bench.replay import DEBOUNCE_S
 
 log = logging.getLogger(__name__)
 
@@ -620,14 +620,14 @@ METHOD = (
     "editor's wait left out (the debounce, or longer where the naive path blocked the editor), "
     "what the contender itself took; the targets are judged on latency from the last key. "
     "Overhead: request sent to answer, minus the model time and Ghostwright's deliberate "
-    "(adaptive debounce) wait. Model time: Ghostwright's log, llama.cpp's timings elsewhere "
-    "(the stock server's from its own stderr). Answered without the model: from the cache, "
-    "from a running generation (nothing, where the predictor hid what it joined), or skipped "
-    "by the gate, over the requests answered. Tokens: "
-    "per model run (Ghostwright: every generation its log reports), evaluated = prompt - "
+    "(adaptive debounce) wait. Model time: Ghostwright's event trace, llama.cpp's timings "
+    "elsewhere (the stock server's from its own stderr). Answered without the model: from "
+    "the cache, from a running generation (nothing, where the predictor hid what it joined), "
+    "or skipped by the gate, over the requests answered. Tokens: per model run (Ghostwright: "
+    "every generation its event trace reports), evaluated = prompt - "
     "reused from the KV cache. Peak RSS: VmHWM of the "
     "server process (for the naive path, of the fresh process it ran in). See "
-    "`server/ghostwright/evaluation/bench.py` for every definition.",
+    "`server/ghostwright_lab/bench/bench.py` for every definition.",
 )
 
 

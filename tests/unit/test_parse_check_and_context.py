@@ -1,5 +1,5 @@
-"""Unit tests for ghostwright.completion.structure: cutting and checking suggestions with the
-parse tree, the ring buffer of recent edits, and the context gathered for a prompt.
+"""Unit tests for ghostwright.completion.parse_check and ghostwright.context: cutting and
+checking suggestions with the parse tree, the ring of recent edits, the context of a prompt.
 
 All trees are real tree-sitter trees. A case that shows a known defect is marked xfail
 (strict), so fixing the defect turns it into an unexpected pass and the marker gets removed.
@@ -9,19 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from ghostwright.completion.parse_check import _closing, fills_gap, refine_suggestion
 from ghostwright.completion.postprocess import unclosed_brackets
-from ghostwright.completion.structure import (
-    NEARBY_LINES,
-    RING_CAPACITY,
-    RING_CHUNK_LINES,
-    WINDOW_CHARS,
-    RecentChunks,
-    _closing,
-    comment_marker,
-    fills_gap,
-    gather_context,
-    refine_suggestion,
-)
+from ghostwright.context.gather import NEARBY_LINES, WINDOW_CHARS, comment_marker, gather_context
+from ghostwright.context.recent import RING_CAPACITY, RING_CHUNK_LINES, RecentChunks
 from ghostwright.prompt import ContextChunk
 from ghostwright.syntax import SyntaxTree
 

@@ -23,27 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import platformdirs
 
-from ghostwright.engine.models import sha256_of
+from ghostwright.hashing import sha256_of
 from ghostwright.predictor.features import Stage, names
 from ghostwright.predictor.model import (
     MODEL_CARD,
     MODEL_FILES,
     AcceptancePredictor,
-    card_family,
-    shipped_directory,
-)
-from ghostwright.predictor.train import (
-    PARAMS,
-    TARGET_RETENTION,
-    Row,
-    auc,
-    matrix,
-    retention_threshold,
-    stage_rows,
+    load_active,
+    personal_directory,
 )
 from ghostwright.telemetry.store import TelemetryEvent, TelemetryStore
+from ghostwright_lab.training.metrics import TARGET_RETENTION, auc, retention_threshold
+from ghostwright_lab.training.rows import Row, matrix, stage_rows
+from ghostwright_lab.training.train import PARAMS
 
 log = logging.getLogger(__name__)
 
@@ -54,44 +47,6 @@ MIN_ROWS = 40
 ROUNDS = 40
 """Boosting rounds added on top of the active model."""
 _CONTEXT_NAMES = frozenset(names("context"))
-
-
-def personal_directory() -> Path:
-    """Where a model trained on the user's own decisions is kept."""
-    return Path(platformdirs.user_data_dir("ghostwright")) / "predictor"
-
-
-def active_directory() -> Path | None:
-    """The directory of the model to use: the personal one when there is one, else None
-    (the shipped model)."""
-    directory = personal_directory()
-    return directory if (directory / MODEL_CARD).is_file() else None
-
-
-def load_active(family: str | None = None) -> AcceptancePredictor:
-    """For a model of `family`: the personal model if it loads and was trained from the same
-    family's shipped predictor, else the shipped one (`model.shipped_directory`)."""
-    shipped = AcceptancePredictor.load(shipped_directory(family))
-    directory = active_directory()
-    if directory is not None:
-        try:
-            predictor = AcceptancePredictor.load(directory)
-        except Exception as exc:  # a broken personal model must not cost the shipped one
-            log.warning(
-                "personal predictor in %s unusable (%s); using the shipped one", directory, exc
-            )
-        else:
-            if card_family(predictor.card) == card_family(shipped.card):
-                log.info("acceptance predictor: the personal model in %s", directory)
-                return predictor
-            log.info(
-                "personal predictor in %s was trained for %s models, not %s: using the shipped one",
-                directory,
-                card_family(predictor.card) or "the default",
-                card_family(shipped.card) or "the default",
-            )
-    log.info("acceptance predictor: the shipped one in %s", shipped.directory)
-    return shipped
 
 
 def label_of(outcome: TelemetryEvent) -> int | None:

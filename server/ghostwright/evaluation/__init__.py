@@ -1,1 +1,0 @@
-"""Measuring Ghostwright: the naive baseline, the completion eval, and the typing benchmark."""

@@ -1,0 +1,1 @@
+"""The typing benchmark: replayed editing sessions against Ghostwright and its rivals."""

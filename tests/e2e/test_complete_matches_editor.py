@@ -1,0 +1,126 @@
+"""`ghostwright complete` prints what the editor gets: the same cursor in the same file, asked
+of the real server over LSP and of the command, gives the same suggestion (or the same nothing)
+with the real default model and the real acceptance predictor (its shipped threshold, not the
+tests' usual 0). Both are fresh sessions with an empty telemetry database, and a generous time
+budget, so that the clock does not decide where a suggestion ends."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from tests.conftest import EXAMPLES, SERVER_COMMAND, run_ghostwright, server_env
+from tests.e2e.test_server import open_document, wait_for_state, watch_status
+
+INVENTORY = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+CURSORS = [
+    # (a line cut after this text, as a person stops typing there)
+    "    return min(",
+    "    return sum(",
+    "    for item in items:",
+]
+
+
+def environment(home: Path) -> dict[str, str]:
+    """The server's and the command's environment: the shipped predictor's own threshold."""
+    env = server_env(home, GHOSTWRIGHT_TIME_BUDGET_MS="10000")
+    del env["GHOSTWRIGHT_PREDICTOR_THRESHOLD"]
+    return env
+
+
+@contextlib.asynccontextmanager
+async def editor(home: Path, root: Path) -> AsyncIterator[LanguageClient]:
+    config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=environment(home))
+    client = await config.start()
+    assert isinstance(client, LanguageClient)
+    statuses = watch_status(client)
+    await client.initialize_session(
+        types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=root.as_uri())
+    )
+    try:
+        assert (await wait_for_state(statuses, "ready", "failed"))["state"] == "ready"
+        yield client
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def editor_texts(
+    home: Path, path: Path, line: int, character: int, trigger: types.InlineCompletionTriggerKind
+) -> list[str]:
+    """What a fresh editor session is offered at the cursor (0-based), best first."""
+    async with editor(home, path.parent) as client:
+        # Asked at once after opening, as the command is: no warm-up before the request.
+        open_document(client, path.as_uri(), path.read_text(encoding="utf-8"))
+        result = await client.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=path.as_uri()),
+                position=types.Position(line=line, character=character),
+                context=types.InlineCompletionContext(trigger_kind=trigger),
+            )
+        )
+    assert isinstance(result, types.InlineCompletionList)
+    return [str(item.insert_text) for item in result.items]
+
+
+def command_answer(
+    home: Path, path: Path, line: int, column: int, *flags: str
+) -> dict[str, object]:
+    """`ghostwright complete --json` at the same cursor (1-based), in a fresh process."""
+    result = run_ghostwright(
+        None,
+        "complete",
+        str(path),
+        "--line",
+        str(line),
+        "--column",
+        str(column),
+        "--root",
+        str(path.parent),
+        "--json",
+        *flags,
+        env=environment(home),
+    )
+    assert result.returncode == 0, result.stderr
+    answer: dict[str, object] = json.loads(result.stdout)
+    return answer
+
+
+def cut_at(tmp_path: Path, marker: str) -> tuple[Path, int, int]:
+    """The shipped example cut after `marker` (the rest of its line gone), as a file; the
+    cursor's 0-based line and character."""
+    start = INVENTORY.index(marker)
+    end = INVENTORY.index("\n", start)
+    path = tmp_path / "project" / "inventory.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(INVENTORY[: start + len(marker)] + INVENTORY[end:], encoding="utf-8")
+    return path, INVENTORY[:start].count("\n"), len(marker)
+
+
+@pytest.mark.parametrize("marker", CURSORS)
+async def test_complete_prints_what_the_editor_shows_while_typing(
+    marker: str, tmp_path: Path
+) -> None:
+    path, line, character = cut_at(tmp_path, marker)
+    shown = await editor_texts(
+        tmp_path / "editor", path, line, character, types.InlineCompletionTriggerKind.Automatic
+    )
+    answer = command_answer(tmp_path / "command", path, line + 1, character + 1)
+    assert answer["text"] == (shown[0] if shown else ""), (answer, shown)
+    assert answer["candidates"] == shown[:1]
+
+
+async def test_complete_invoked_offers_what_the_editor_offers_when_asked(tmp_path: Path) -> None:
+    path, line, character = cut_at(tmp_path, "    return min(")
+    offered = await editor_texts(
+        tmp_path / "editor", path, line, character, types.InlineCompletionTriggerKind.Invoked
+    )
+    answer = command_answer(tmp_path / "command", path, line + 1, character + 1, "--invoked")
+    assert offered, "an invoked request is never hidden"
+    assert answer["candidates"] == offered
