@@ -543,6 +543,10 @@ def _bench_client() -> _BenchClient:
         if params.state in ("ready", "failed"):
             client.ready.set()
 
+    @client.feature(types.WINDOW_LOG_MESSAGE)  # type: ignore[untyped-decorator]
+    def on_log(params: types.LogMessageParams) -> None:
+        """The server's log is for people; the benchmark reads its typed event trace."""
+
     @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)  # type: ignore[untyped-decorator]
     def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
         """Repair's diagnostics: an editor shows them; the benchmark has no use for them."""
