@@ -6,19 +6,17 @@ budget, so that the clock does not decide where a suggestion ends."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.conftest import EXAMPLES, SERVER_COMMAND, run_ghostwright, server_env
-from tests.e2e.test_server import open_document, wait_for_state, watch_status
+from tests.conftest import EXAMPLES, run_ghostwright, server_env
+from tests.e2e.test_server import lsp_session, open_document, wait_for_state
 
 INVENTORY = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+BUDGET = {"GHOSTWRIGHT_TIME_BUDGET_MS": "10000"}
 CURSORS = [
     # (a line cut after this text, as a person stops typing there)
     "    return min(",
@@ -28,34 +26,19 @@ CURSORS = [
 
 
 def environment(home: Path) -> dict[str, str]:
-    """The server's and the command's environment: the shipped predictor's own threshold."""
-    env = server_env(home, GHOSTWRIGHT_TIME_BUDGET_MS="10000")
+    """The command's environment: the server's (`lsp_session` with the shipped threshold)."""
+    env = server_env(home, **BUDGET)
     del env["GHOSTWRIGHT_PREDICTOR_THRESHOLD"]
     return env
-
-
-@contextlib.asynccontextmanager
-async def editor(home: Path, root: Path) -> AsyncIterator[LanguageClient]:
-    config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=environment(home))
-    client = await config.start()
-    assert isinstance(client, LanguageClient)
-    statuses = watch_status(client)
-    await client.initialize_session(
-        types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=root.as_uri())
-    )
-    try:
-        assert (await wait_for_state(statuses, "ready", "failed"))["state"] == "ready"
-        yield client
-    finally:
-        await client.shutdown_session()
-        await client.stop()
 
 
 async def editor_texts(
     home: Path, path: Path, line: int, character: int, trigger: types.InlineCompletionTriggerKind
 ) -> list[str]:
     """What a fresh editor session is offered at the cursor (0-based), best first."""
-    async with editor(home, path.parent) as client:
+    async with lsp_session(BUDGET, home=home, root=path.parent, shipped_threshold=True) as session:
+        client = session.client
+        assert (await wait_for_state(session.statuses, "ready", "failed"))["state"] == "ready"
         # Asked at once after opening, as the command is: no warm-up before the request.
         open_document(client, path.as_uri(), path.read_text(encoding="utf-8"))
         result = await client.text_document_inline_completion_async(

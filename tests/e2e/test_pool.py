@@ -31,8 +31,7 @@ from ghostwright.predictor.model import (
 )
 from ghostwright.telemetry.store import TelemetryEvent, TelemetryStore
 from tests.conftest import run_ghostwright
-from tests.e2e.test_remote import ghostwright as serve
-from tests.e2e.test_server import wait_for_state
+from tests.e2e.test_server import lsp_session, wait_for_state
 
 PROJECTS = ("api", "web", "cli", "docs")
 
@@ -181,7 +180,7 @@ async def test_a_second_server_loads_the_team_model_after_checking_its_checksum(
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
     }
     fetched = tmp_path / "cache" / "ghostwright" / "predictors" / sha
-    async with serve(env) as session:
+    async with lsp_session(env) as session:
         ready = await wait_for_state(session.statuses, "ready", "failed")
         assert ready["predictor"] == str(fetched)  # the published model, fetched and pinned
         assert session.shown(types.MessageType.Error) == []
@@ -198,7 +197,7 @@ async def test_a_model_that_does_not_match_its_checksum_is_refused(
         "GHOSTWRIGHT_MODEL": str(default_model_path),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
     }
-    async with serve(env) as session:
+    async with lsp_session(env) as session:
         ready = await wait_for_state(session.statuses, "ready", "failed")
         [error] = session.shown(types.MessageType.Error)
         assert "refused" in error and "not predictorSha256" in error

@@ -17,9 +17,8 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,17 +26,16 @@ from typing import Any
 import httpx
 import pytest
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
 
-from ghostwright.events import AnswerEvent
-from tests.conftest import EXAMPLES, SERVER_COMMAND, server_env, traced_events
+from tests.conftest import EXAMPLES
 from tests.e2e.test_server import (
     FUNCTION_START,
+    Session,
     edit_at,
     inline_completion,
+    lsp_session,
     open_document,
     wait_for_state,
-    watch_status,
 )
 from tests.protocol_servers import ProtocolServer
 
@@ -112,44 +110,6 @@ def llama_server(
         process.wait(30)
 
 
-@dataclass
-class Session:
-    client: LanguageClient
-    statuses: asyncio.Queue[dict[str, Any]]
-    home: Path
-
-    def shown(self, kind: types.MessageType) -> list[str]:
-        return [m.message for m in self.client.messages if m.type == kind]
-
-    def answers(self) -> list[AnswerEvent]:
-        """The server's typed records of its answers so far."""
-        return [event for event in traced_events(self.home) if isinstance(event, AnswerEvent)]
-
-
-@contextlib.asynccontextmanager
-async def ghostwright(
-    env: dict[str, str], options: dict[str, Any] | None = None
-) -> AsyncIterator[Session]:
-    """`ghostwright serve` with these environment variables, initialized."""
-    home = Path(tempfile.mkdtemp(prefix="ghostwright-remote-"))
-    config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=server_env(home, **env))
-    client = await config.start()
-    assert isinstance(client, LanguageClient)
-    statuses = watch_status(client)
-    await client.initialize_session(
-        types.InitializeParams(
-            capabilities=types.ClientCapabilities(),
-            root_uri=EXAMPLES.as_uri(),
-            initialization_options=options,
-        )
-    )
-    try:
-        yield Session(client, statuses, home)
-    finally:
-        await client.shutdown_session()
-        await client.stop()
-
-
 def shown_events(home: Path) -> list[dict[str, Any]]:
     """The `shown` events the server stored (after it shut down)."""
     database = home / "data" / "ghostwright" / "telemetry.sqlite3"
@@ -175,7 +135,7 @@ async def test_completion_through_a_real_llama_cpp_python_server(llama_server: L
         "GHOSTWRIGHT_BACKEND_URL": f"{llama_server.url}/v1",
         **SLOW_SERVER,
     }
-    async with ghostwright(env) as session:
+    async with lsp_session(env) as session:
         status = await wait_for_state(session.statuses, "ready", "failed", "degraded")
         assert status["state"] == "ready", status
         assert "openai server" in status["detail"]
@@ -210,7 +170,7 @@ async def test_an_edit_that_departs_closes_the_http_stream(llama_server: LlamaSe
         **SLOW_SERVER,
     }
     options = {"maxLines": 200, "maxTokens": 400, "timeBudgetMs": 60000}
-    async with ghostwright(env, options) as session:
+    async with lsp_session(env, options) as session:
         assert (await wait_for_state(session.statuses, "ready", "failed"))["state"] == "ready"
         text = "NUMBERS = [\n" + "".join(f"    {i},\n" for i in range(1, 13)) + "    "
         uri = "file:///tmp/ghostwright-remote/numbers.py"
@@ -240,7 +200,7 @@ async def test_a_model_the_server_does_not_serve_is_one_clear_error(
         "GHOSTWRIGHT_BACKEND_MODEL": "qwen2.5-coder-7b",
         **SLOW_SERVER,
     }
-    async with ghostwright(env) as session:
+    async with lsp_session(env) as session:
         status = await wait_for_state(session.statuses, "ready", "failed", "degraded")
         assert status["state"] == "failed"
         assert "does not serve model 'qwen2.5-coder-7b' (it serves: " in status["detail"]
@@ -269,7 +229,7 @@ async def test_completion_through_the_llama_cpp_infill_protocol() -> None:
         "GHOSTWRIGHT_BACKEND_TOKEN_ENV": "TEAM_LLM_TOKEN",
     }
     try:
-        async with ghostwright(env) as session:
+        async with lsp_session(env) as session:
             assert (await wait_for_state(session.statuses, "ready", "failed"))["state"] == "ready"
             open_document(session.client, "file:///tmp/ghostwright-remote/util.py", UTIL)
             uri = "file:///tmp/ghostwright-remote/main.py"
@@ -299,7 +259,7 @@ async def test_completion_through_the_ollama_protocol() -> None:
         "GHOSTWRIGHT_BACKEND_MODEL": "qwen2.5-coder:1.5b",
     }
     try:
-        async with ghostwright(env) as session:
+        async with lsp_session(env) as session:
             status = await wait_for_state(session.statuses, "ready", "failed")
             assert status["state"] == "ready" and "qwen2.5-coder:1.5b" in status["detail"]
             uri = "file:///tmp/ghostwright-remote/main.py"
@@ -337,7 +297,7 @@ async def test_an_outage_is_reported_once_and_the_local_model_completes_meanwhil
         "GHOSTWRIGHT_BACKEND_URL": f"http://127.0.0.1:{port}",
         "GHOSTWRIGHT_FALLBACK_TO_LOCAL": "true",
     }
-    async with ghostwright(env) as session:
+    async with lsp_session(env) as session:
         status = await wait_for_state(session.statuses, "ready", "failed", "degraded")
         assert status["state"] == "degraded", status
         assert "cannot be reached" in status["detail"]
@@ -378,7 +338,7 @@ async def test_without_fallback_an_outage_is_one_error_and_no_suggestions() -> N
         "GHOSTWRIGHT_BACKEND_URL": f"http://127.0.0.1:{free_port()}",
         "GHOSTWRIGHT_BACKEND_MODEL": "qwen2.5-coder:1.5b",
     }
-    async with ghostwright(env) as session:
+    async with lsp_session(env) as session:
         status = await wait_for_state(session.statuses, "ready", "failed", "degraded")
         assert status["state"] == "failed"
         assert "fallbackToLocal uses the local model" in status["detail"]
@@ -396,7 +356,7 @@ async def test_a_refused_token_is_one_clear_error() -> None:
         "GHOSTWRIGHT_BACKEND_TOKEN": "wrong",
     }
     try:
-        async with ghostwright(env) as session:
+        async with lsp_session(env) as session:
             status = await wait_for_state(session.statuses, "ready", "failed", "degraded")
             assert status["state"] == "failed"
             assert "refused the API token (401" in status["detail"]

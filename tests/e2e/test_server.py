@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import hashlib
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcMethodNotFound
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.conftest import EXAMPLES, SERVER_COMMAND, server_env
+from ghostwright.events import AnswerEvent
+from tests.conftest import EXAMPLES, SERVER_COMMAND, server_env, traced_events
 
 HOME = Path(tempfile.mkdtemp(prefix="ghostwright-e2e-"))
 READY_TIMEOUT_S = 120
@@ -300,3 +304,52 @@ def edit_at(
             ],
         )
     )
+
+
+@dataclass
+class Session:
+    client: LanguageClient
+    statuses: asyncio.Queue[dict[str, Any]]
+    home: Path
+
+    def shown(self, kind: types.MessageType) -> list[str]:
+        return [m.message for m in self.client.messages if m.type == kind]
+
+    def answers(self) -> list[AnswerEvent]:
+        """The server's typed records of its answers so far."""
+        return [event for event in traced_events(self.home) if isinstance(event, AnswerEvent)]
+
+
+@contextlib.asynccontextmanager
+async def lsp_session(
+    env: dict[str, str] | None = None,
+    options: dict[str, Any] | None = None,
+    *,
+    home: Path | None = None,
+    root: Path = EXAMPLES,
+    shipped_threshold: bool = False,
+) -> AsyncIterator[Session]:
+    """A fresh `ghostwright serve` under `server_env(home)` plus `env`, initialized with
+    `options` in the workspace `root`: the one way the tests open a session of their own (a
+    module's shared session is a pytest-lsp fixture). `shipped_threshold`: the acceptance
+    predictor hides what its shipped threshold hides (the tests' usual 0 hides nothing)."""
+    home = home or Path(tempfile.mkdtemp(prefix="ghostwright-session-"))
+    environment = server_env(home, **(env or {}))
+    if shipped_threshold:
+        del environment["GHOSTWRIGHT_PREDICTOR_THRESHOLD"]
+    config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=environment)
+    client = await config.start()
+    assert isinstance(client, LanguageClient)
+    statuses = watch_status(client)
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            root_uri=root.as_uri(),
+            initialization_options=options,
+        )
+    )
+    try:
+        yield Session(client, statuses, home)
+    finally:
+        await client.shutdown_session()
+        await client.stop()
