@@ -119,25 +119,17 @@ FUNCTION_START = '''def add(a: int, b: int) -> int:
 @pytest.mark.asyncio(loop_scope="module")
 async def test_initialize_result_advertises_features() -> None:
     """A fresh handshake: incremental sync, inline completion, classic completion, the command."""
-    config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=server_env(HOME))
-    fresh = await config.start()
-    assert isinstance(fresh, LanguageClient)
-    try:
-        result = await fresh.initialize_session(
-            types.InitializeParams(capabilities=types.ClientCapabilities())
-        )
-        capabilities = result.capabilities
-        sync = capabilities.text_document_sync
-        assert isinstance(sync, types.TextDocumentSyncOptions)
-        assert sync.change == types.TextDocumentSyncKind.Incremental
-        assert capabilities.inline_completion_provider
-        assert capabilities.completion_provider is not None
-        assert capabilities.execute_command_provider is not None
-        assert "ghostwright.accept" in capabilities.execute_command_provider.commands
-        assert result.server_info is not None and result.server_info.name == "ghostwright"
-    finally:
-        await fresh.shutdown_session()
-        await fresh.stop()
+    async with lsp_session() as session:
+        result = session.initialized
+    capabilities = result.capabilities
+    sync = capabilities.text_document_sync
+    assert isinstance(sync, types.TextDocumentSyncOptions)
+    assert sync.change == types.TextDocumentSyncKind.Incremental
+    assert capabilities.inline_completion_provider
+    assert capabilities.completion_provider is not None
+    assert capabilities.execute_command_provider is not None
+    assert "ghostwright.accept" in capabilities.execute_command_provider.commands
+    assert result.server_info is not None and result.server_info.name == "ghostwright"
 
 
 async def test_inline_completion_returns_real_text(client: LanguageClient) -> None:
@@ -311,6 +303,8 @@ class Session:
     client: LanguageClient
     statuses: asyncio.Queue[dict[str, Any]]
     home: Path
+    initialized: types.InitializeResult
+    """The server's answer to `initialize`."""
 
     def shown(self, kind: types.MessageType) -> list[str]:
         return [m.message for m in self.client.messages if m.type == kind]
@@ -341,7 +335,7 @@ async def lsp_session(
     client = await config.start()
     assert isinstance(client, LanguageClient)
     statuses = watch_status(client)
-    await client.initialize_session(
+    initialized = await client.initialize_session(
         types.InitializeParams(
             capabilities=types.ClientCapabilities(),
             root_uri=root.as_uri(),
@@ -349,7 +343,7 @@ async def lsp_session(
         )
     )
     try:
-        yield Session(client, statuses, home)
+        yield Session(client, statuses, home, initialized)
     finally:
         await client.shutdown_session()
         await client.stop()
