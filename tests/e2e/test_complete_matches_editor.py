@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
+from ghostwright.engine.models import ModelSpec
 from tests.conftest import EXAMPLES, run_ghostwright, server_env
 from tests.e2e.test_server import lsp_session, open_document, wait_for_state
 
@@ -25,18 +26,30 @@ CURSORS = [
 ]
 
 
-def environment(home: Path) -> dict[str, str]:
+def settings(model: str | None) -> dict[str, str]:
+    """The environment's settings both sides share: the budget, and the model if not the default."""
+    return {**BUDGET, **({"GHOSTWRIGHT_MODEL": model} if model else {})}
+
+
+def environment(home: Path, model: str | None = None) -> dict[str, str]:
     """The command's environment: the server's (`lsp_session` with the shipped threshold)."""
-    env = server_env(home, **BUDGET)
+    env = server_env(home, **settings(model))
     del env["GHOSTWRIGHT_PREDICTOR_THRESHOLD"]
     return env
 
 
 async def editor_texts(
-    home: Path, path: Path, line: int, character: int, trigger: types.InlineCompletionTriggerKind
+    home: Path,
+    path: Path,
+    line: int,
+    character: int,
+    trigger: types.InlineCompletionTriggerKind,
+    model: str | None = None,
 ) -> list[str]:
     """What a fresh editor session is offered at the cursor (0-based), best first."""
-    async with lsp_session(BUDGET, home=home, root=path.parent, shipped_threshold=True) as session:
+    async with lsp_session(
+        settings(model), home=home, root=path.parent, shipped_threshold=True
+    ) as session:
         client = session.client
         assert (await wait_for_state(session.statuses, "ready", "failed"))["state"] == "ready"
         # Asked at once after opening, as the command is: no warm-up before the request.
@@ -53,7 +66,7 @@ async def editor_texts(
 
 
 def command_answer(
-    home: Path, path: Path, line: int, column: int, *flags: str
+    home: Path, path: Path, line: int, column: int, *flags: str, model: str | None = None
 ) -> dict[str, object]:
     """`ghostwright complete --json` at the same cursor (1-based), in a fresh process."""
     result = run_ghostwright(
@@ -68,7 +81,7 @@ def command_answer(
         str(path.parent),
         "--json",
         *flags,
-        env=environment(home),
+        env=environment(home, model),
     )
     assert result.returncode == 0, result.stderr
     answer: dict[str, object] = json.loads(result.stdout)
@@ -107,3 +120,24 @@ async def test_complete_invoked_offers_what_the_editor_offers_when_asked(tmp_pat
     answer = command_answer(tmp_path / "command", path, line + 1, character + 1, "--invoked")
     assert offered, "an invoked request is never hidden"
     assert answer["candidates"] == offered
+
+
+async def test_complete_prints_what_the_editor_shows_with_a_fill_in_the_middle_model(
+    tmp_path: Path, code_model: ModelSpec
+) -> None:
+    """The same with Qwen2.5-Coder: a FIM prompt (the code below the cursor in it), judged by
+    the Qwen family's predictor, on both sides."""
+    path, line, character = cut_at(tmp_path, "    return min(")
+    model = str(code_model.cached_path)
+    shown = await editor_texts(
+        tmp_path / "editor",
+        path,
+        line,
+        character,
+        types.InlineCompletionTriggerKind.Automatic,
+        model,
+    )
+    answer = command_answer(tmp_path / "command", path, line + 1, character + 1, model=model)
+    assert answer["text"] == (shown[0] if shown else ""), (answer, shown)
+    if shown:
+        assert answer["mode"] == "fim"

@@ -427,8 +427,10 @@ class CompletionService:
         return self._documents.get(request.uri).tree if self._is_current(request) else None
 
     def _with_context(self, request: CompletionRequest) -> CompletionRequest:
-        others = [(doc.uri, doc.tree) for doc in self._documents.all() if doc.uri != request.uri]
         tree = self._current_tree(request)
+        if tree is None:  # a speculation's text: no tree, no context
+            return request
+        others = [(doc.uri, doc.tree) for doc in self._documents.all() if doc.uri != request.uri]
         return self.suggester.with_context(request, tree, others, self.recent)
 
     def _rhythm(self, uri: str) -> TypingRhythm:

@@ -151,10 +151,14 @@ class RepairService:
 
     # -- fixes ---------------------------------------------------------------------------
     async def fix(
-        self, snapshot: Snapshot, target: Problem | None, near: Problem | None = None
+        self,
+        snapshot: Snapshot,
+        target: Problem | None,
+        near: Problem | None,
+        problems: list[Problem],
     ) -> RepairResult:
-        """A verified fix for `target` (or, with `near`, for another tool's problem there)."""
-        problems = await asyncio.to_thread(self.problems, snapshot)
+        """A verified fix for `target` (or, with `near`, for another tool's problem there),
+        among the snapshot's `problems`."""
 
         def work() -> RepairResult:
             return Repairer(self._models.engine).repair(
@@ -189,7 +193,7 @@ class RepairService:
             near = Problem(
                 request.start, request.end, request.message, f"external:{request.source}"
             )
-        result = await self.fix(snapshot, target, near)
+        result = await self.fix(snapshot, target, near, problems)
         self.events.emit(
             RepairEvent(
                 uri=snapshot.uri,
