@@ -70,6 +70,8 @@ class Edit:
     start: int
     removed: int
     inserted: str
+    deleted: str = ""
+    """The text the change removed (`removed` code points of it)."""
 
 
 @dataclass
@@ -132,17 +134,18 @@ class Document:
     def apply_change(self, change: types.TextDocumentContentChangeEvent) -> Edit:
         """Apply one change; return it as offsets in the text before it."""
         if isinstance(change, types.TextDocumentContentChangeWholeDocument):
-            edit = Edit(0, len(self.text), change.text)
+            edit = Edit(0, len(self.text), change.text, self.text)
             self.text = change.text
             self.tree = SyntaxTree(self.language_id, self.text)
             self._index_lines()
             return edit
         start = self.offset_at(change.range.start)
         end = max(start, self.offset_at(change.range.end))
+        deleted = self.text[start:end]
         self.text = self.text[:start] + change.text + self.text[end:]
         self.tree.apply_edit(start, end, change.text)
         self._reindex_lines(start, end, start + len(change.text))
-        return Edit(start, end - start, change.text)
+        return Edit(start, end - start, change.text, deleted)
 
     def _reindex_lines(self, start: int, old_end: int, new_end: int) -> None:
         """Update `line_starts` after text[start:old_end] became text[start:new_end].

@@ -154,8 +154,48 @@ class RepairEvent:
         )
 
 
+@dataclass(frozen=True)
+class NextEditEvent:
+    """A `ghostwright/nextEdit` request answered: what was proposed (or why nothing was)."""
+
+    kind: ClassVar[str] = "next-edit"
+    uri: str
+    id: str | None
+    """The proposal's id; None when nothing was shown."""
+    source: str | None
+    """rename, call-arguments, repair or model; None without a proposal."""
+    outcome: str
+    """`shown`, `hidden` (the predictor scored it low), `none` (no verified proposal) or
+    `superseded` (a newer change came first)."""
+    places: int
+    score: float | None
+    refused: tuple[str, ...]
+    """Why the candidates before it failed verification."""
+    settle_ms: float
+    """How long the request waited for the document to be quiet."""
+    compute_ms: float
+    """From quiet to answer: sources, verification, predictor."""
+    model_ms: float = 0.0
+    """Of which the model source took (0 when it did not run)."""
+
+    def describe(self) -> str:
+        what = f"{self.source} at {self.places} places" if self.source else "nothing"
+        refused = f"; refused: {'; '.join(self.refused)}" if self.refused else ""
+        model = f" ({self.model_ms:.0f} ms model)" if self.model_ms else ""
+        return (
+            f"next edit {self.outcome}: {what} in {self.compute_ms:.1f} ms{model} after "
+            f"{self.settle_ms:.0f} ms settling{refused}"
+        )
+
+
 Event: TypeAlias = (
-    GenerationEvent | AnswerEvent | JoinedEmptyEvent | WarmUpEvent | ParseCheckEvent | RepairEvent
+    GenerationEvent
+    | AnswerEvent
+    | JoinedEmptyEvent
+    | WarmUpEvent
+    | ParseCheckEvent
+    | RepairEvent
+    | NextEditEvent
 )
 EVENT_TYPES: dict[str, type[Event]] = {
     kind.kind: kind
@@ -166,6 +206,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         WarmUpEvent,
         ParseCheckEvent,
         RepairEvent,
+        NextEditEvent,
     )
 }
 Subscriber = Callable[[Event], None]

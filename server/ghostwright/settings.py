@@ -101,9 +101,22 @@ class Settings:
     events_file: str | None = None
     """A JSON Lines file the server appends one typed record to per finished generation and
     per answered request (`ghostwright.events`; what `ghostwright bench` reads); unset: none."""
+    next_edits: bool = True
+    """Propose the edit that follows the person's last change (`ghostwright/nextEdit`)."""
+    next_edit_sources: str = "rename,call-arguments,repeat,repair,model"
+    """Where next edits may come from, comma-separated (an editor may send a list): rename
+    propagation, the same change at the other calls, the same change on sibling lines of the
+    same shape, repair's fixes of a problem the change caused, and the model rewriting the
+    lines after it (only with a model that has Qwen2.5-Coder's repository markup)."""
+    next_edit_threshold: float | None = None
+    """Next edits the next-edit predictor scores below this (0..1) are not shown; unset means
+    the shipped predictor's threshold, 0 shows every verified proposal."""
+    next_edit_settle_ms: int = 400
+    """A next edit is proposed only after the document has been quiet this long."""
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+NEXT_EDIT_SOURCES = ("rename", "call-arguments", "repeat", "repair", "model")
 BACKENDS = ("local", "llamacpp", "openai", "ollama")
 _PATH_FIELDS = frozenset({"model", "predictor_model", "events_file"})
 """Fields holding a file path, where `~` means the home directory."""
@@ -129,6 +142,12 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "predictor_threshold": (lambda v: 0.0 <= v <= 1.0, "between 0 and 1"),
     "telemetry_retention_days": (lambda v: 1 <= v <= 36500, "between 1 and 36500"),
     "max_lines": (lambda v: 1 <= v <= 200, "between 1 and 200"),
+    "next_edit_threshold": (lambda v: 0.0 <= v <= 1.0, "between 0 and 1"),
+    "next_edit_settle_ms": (lambda v: 0 <= v <= 60000, "between 0 and 60000"),
+    "next_edit_sources": (
+        lambda v: all(part in NEXT_EDIT_SOURCES for part in v.split(",") if part),
+        "a comma-separated list of " + ", ".join(NEXT_EDIT_SOURCES),
+    ),
     "prefix_tokens": (lambda v: 16 <= v <= 1 << 20, "between 16 and 1048576"),
     "suffix_tokens": (lambda v: 0 <= v <= 1 << 20, "between 0 and 1048576"),
     "log_level": (lambda v: v.upper() in _LOG_LEVELS, "one of " + ", ".join(_LOG_LEVELS)),
@@ -229,9 +248,15 @@ def _coerce(name: str, raw: Any, from_text: bool) -> Any:
         else:
             raise ValueError("expected a number")
     elif kind == "str":
+        if name == "next_edit_sources" and isinstance(raw, list | tuple):
+            raw = ",".join(str(part) for part in raw)
         if not isinstance(raw, str):
             raise ValueError("expected a string")
-        value = {"log_level": raw.upper(), "backend": raw.lower()}.get(name, raw)
+        value = {
+            "log_level": raw.upper(),
+            "backend": raw.lower(),
+            "next_edit_sources": raw.replace(" ", "").lower(),
+        }.get(name, raw)
     else:  # pragma: no cover - a new field type must be handled above
         raise TypeError(f"unsupported settings type {kind}")
     check = _CHECKS.get(name)

@@ -5,8 +5,10 @@ plugin first on 'runtimepath' and isolated XDG folders: it opens a copy of the e
 cut after `return sum(`, types in insert mode as a person would (the keys go through Neovim's
 input, so the plugin's autocommands and key mappings run), waits for the ghost text, presses
 the plugin's keys, and writes what it saw to JSON. The server's telemetry database is read back
-afterwards: the decisions made with the keys must be recorded there. The screenshot test drives
-Neovim as its UI (`nvim --embed`) and draws the screen it gets to a PNG for the README.
+afterwards: the decisions made with the keys must be recorded there. The next-edit tests rename
+a variable in a small function and act on the edit the server proposes for its other use, with
+the keys and the commands. The screenshot test drives Neovim as its UI (`nvim --embed`) and
+draws the screen it gets to a PNG for the README.
 """
 
 from __future__ import annotations
@@ -75,12 +77,19 @@ def test_options_and_the_parts_of_a_partial_accept(tmp_path: Path) -> None:
         "settings": {"maxLines": 1},
         "renderer": "auto",
         "debounce_ms": 50,
+        "next_edit": {
+            "enabled": True,
+            "debounce_ms": 150,
+            "keymaps": {"jump": "<M-n>", "dismiss": False},
+        },
     }
     invalid = results["invalid"]
     assert "option renderer must be 'auto', 'native' or 'extmark'" in invalid[0]
     assert "option debounce_ms must be a number >= 0" in invalid[1]
     assert "accept_all" in invalid[2] and "one of" in invalid[2]
     assert "option cmd must be a non-empty list or a function" in invalid[3]
+    assert "option next_edit.enabled must be true or false" in invalid[4]
+    assert "option next_edit.keymaps key must be one of" in invalid[5] and "apply" in invalid[5]
     assert [tuple(part) for part in results["parts"]] == [(w, line) for _, w, line in PARTS]
     for text, word, line in PARTS:
         assert (expected_word(text), expected_line(text)) == (word, line)
@@ -257,3 +266,124 @@ def test_screenshot_shows_the_ghost_text_in_its_colour(
     assert ghost_colours and typed_colour not in ghost_colours, "ghost text looks typed"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(picture, ARTIFACTS / "nvim.png")
+
+
+AREA = "def area(width, height):\n    result = width * height\n    return result\n"
+"""PROTOCOL's next-edit scenario: renaming `result` on line 2 leaves its use on line 3."""
+
+
+def next_edit_session(tmp_path: Path, case: str, setup: dict[str, Any] | None = None) -> Session:
+    """Run `next_edit.lua` on a copy of AREA: rename `result`, then the `case`."""
+
+    def write_area(session: Session) -> None:
+        (session.project / "area.py").write_text(AREA, encoding="utf-8")
+
+    params = {"case": case, "file": str(tmp_path / "project" / "area.py"), "setup": setup or {}}
+    session = nvim_session.run(tmp_path, "next_edit.lua", params, prepare=write_area)
+    results = session.check()
+    assert results["lines_after_rename"][1] == "    total = width * height", session.diagnostics()
+    return session
+
+
+def check_proposal(session: Session) -> None:
+    """The rename of line 3 is on screen: `result` highlighted, `total` inline after it."""
+    results = session.results
+    proposal = results["proposal"]
+    assert proposal["version"] == results["version"], session.diagnostics()
+    assert proposal["jump"] == {"line": 2, "character": 11}, proposal
+    assert [(e["range"], e["newText"]) for e in proposal["edits"]] == [
+        ({"start": {"line": 2, "character": 11}, "end": {"line": 2, "character": 17}}, "total")
+    ], proposal
+    marks = [mark for mark in results["marks"] if mark.get("virt_text_pos") != "eol"]
+    assert marks == [
+        {"row": 2, "col": 11, "end_row": 2, "end_col": 17, "hl_group": "GhostwrightNextEditDelete"},
+        {
+            "row": 2,
+            "col": 17,
+            "virt_text": "total",
+            "virt_text_pos": "inline",
+            "virt_text_hl": "GhostwrightNextEditInsert",
+        },
+    ], session.diagnostics()
+
+
+def test_next_edit_jump_key_moves_to_the_proposal_then_applies_it(
+    tmp_path: Path, default_model_path: Path
+) -> None:
+    session = next_edit_session(tmp_path, "accept")
+    results = session.results
+    check_proposal(session)
+    assert results["cursor_after_jump"] == [3, 11]
+    assert results["lines_after_jump"] == results["lines_after_rename"], "the jump changed text"
+    assert results["marks_after_jump"] == results["marks"], "the jump hid the proposal"
+    assert results["lines_after_apply"] == [
+        "def area(width, height):",
+        "    total = width * height",
+        "    return total",
+    ]
+    assert results["marks_after_apply"] == []
+    accepted = {"command": "ghostwright.nextEdit.accepted", "arguments": [{"id": results["id"]}]}
+    assert results["commands"] == [accepted]
+    assert results["dismissed"] == []
+    assert [e["action"] for e in results["events"]] == ["shown", "accept"]
+    events = events_of(session, results["id"], 2)
+    assert kinds(events) == ["next_edit_shown", "next_edit_accepted"], session.diagnostics()
+    assert events[1].data["how"] == "applied"
+
+
+def test_next_edit_dismiss_key_takes_the_proposal_off_the_screen(
+    tmp_path: Path, default_model_path: Path
+) -> None:
+    session = next_edit_session(tmp_path, "dismiss")
+    results = session.results
+    check_proposal(session)
+    assert results["lines_after_dismiss"] == results["lines_after_rename"]
+    assert results["dismissed"] == [{"id": results["id"]}]
+    assert results["commands"] == []
+    assert [e["action"] for e in results["events"]] == ["shown", "dismiss"]
+    events = events_of(session, results["id"], 2)
+    assert kinds(events) == ["next_edit_shown", "next_edit_rejected"], session.diagnostics()
+    assert events[1].data["how"] == "dismissed"
+
+
+def test_next_edit_a_newer_change_clears_the_proposal(
+    tmp_path: Path, default_model_path: Path
+) -> None:
+    session = next_edit_session(tmp_path, "newer")
+    results = session.results
+    check_proposal(session)
+    assert results["lines_after_typing"][0] == "def area(width, height): # width times height"
+    assert results["marks_after_typing"] == [], "a stale proposal stayed on screen"
+    assert results["dismissed"][0] == {"id": results["id"]}
+    assert results["events"][:2] == [
+        {"action": "shown", "id": results["id"]},
+        {"action": "stale", "id": results["id"]},
+    ]
+    events = events_of(session, results["id"], 2)
+    assert kinds(events) == ["next_edit_shown", "next_edit_rejected"], session.diagnostics()
+
+
+def test_next_edit_off_asks_only_on_command_and_hints_at_a_proposal_off_screen(
+    tmp_path: Path, default_model_path: Path
+) -> None:
+    session = next_edit_session(tmp_path, "off", {"next_edit": {"enabled": False}})
+    results = session.results
+    assert results["requests_while_off"] == 0, "next edits off still asked the server"
+    assert results["marks_while_off"] == []
+    check_proposal(session)
+    assert results["window_lines"] == [2, 2], "line 3 is on screen: no hint to test"
+    hint = f"  ↓ {results['proposal']['label']} (line 3)  <M-n>"
+    assert [m for m in results["marks"] if m.get("virt_text_pos") == "eol"] == [
+        {
+            "row": 1,
+            "col": 0,
+            "virt_text": hint,
+            "virt_text_pos": "eol",
+            "virt_text_hl": "GhostwrightNextEditHint",
+        }
+    ], session.diagnostics()
+    assert results["lines_after_apply"][2] == "    return total"
+    assert results["marks_after_apply"] == []
+    assert results["commands"][0]["arguments"] == [{"id": results["id"]}]
+    events = events_of(session, results["id"], 2)
+    assert kinds(events) == ["next_edit_shown", "next_edit_accepted"], session.diagnostics()

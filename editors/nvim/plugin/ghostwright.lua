@@ -1,5 +1,5 @@
--- :Ghostwright status|toggle|log|train|export [PATH]. The plugin starts nothing until
--- require('ghostwright').setup() is called (:help ghostwright-setup).
+-- :Ghostwright status|toggle|log|train|export [PATH]|nextedit [apply|dismiss]. The plugin
+-- starts nothing until require('ghostwright').setup() is called (:help ghostwright-setup).
 if vim.g.loaded_ghostwright then
   return
 end
@@ -12,5 +12,5 @@ end, {
   complete = function(lead, line)
     return require('ghostwright.commands').complete(lead, line)
   end,
-  desc = 'Ghostwright: status, toggle, log, train, export [PATH]',
+  desc = 'Ghostwright: status, toggle, log, train, export [PATH], nextedit [apply|dismiss]',
 })

@@ -1,12 +1,13 @@
 // Ghostwright for VS Code: starts the Ghostwright language server and shows its inline
-// completions. The logic stays in the server; this file wires VS Code to the language client,
-// the status bar and the menu.
+// completions and next edits. The logic stays in the server; this file wires VS Code to the
+// language client, the next-edit controller, the status bar and the menu.
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification, type LanguageClient, State } from 'vscode-languageclient/node';
 
 import { createClient, DISMISS_NOTIFICATION, STATUS_NOTIFICATION } from './client';
 import { showMenu, trainPredictor, exportTelemetry } from './menu';
+import { NextEditController } from './nextEditController';
 import {
   discoverCommand,
   describeCommand,
@@ -30,7 +31,7 @@ import {
 import { type ServerState, statusView } from './status';
 
 const SECTION = 'ghostwright';
-const SERVER_KEYS = ['enable', 'model', 'predictorThreshold', 'telemetry'] as const;
+const SERVER_KEYS = ['enable', 'model', 'predictorThreshold', 'telemetry', 'nextEdits'] as const;
 /** Settings the workspace may not set in Restricted Mode (package.json `restrictedConfigurations`). */
 const RESTRICTED_KEYS = new Set(['model', 'server.command']);
 
@@ -76,6 +77,12 @@ export class Ghostwright implements vscode.Disposable {
   private waitingForDocument: vscode.Disposable | undefined;
   private detail: string | undefined;
   private readonly statusItem = vscode.window.createStatusBarItem('ghostwright.status', vscode.StatusBarAlignment.Right, 100);
+  private readonly nextEdits = new NextEditController({
+    log: this.log,
+    client: () => this.client,
+    enabled: () => this.settings().nextEdits,
+    serves: (document) => servesAny(this.settings().languages, [document]),
+  });
   private readonly disposables: vscode.Disposable[] = [];
   /** Serializes start/stop/restart so that settings changes in a burst do not overlap. */
   private lifecycle: Promise<void> = Promise.resolve();
@@ -88,6 +95,7 @@ export class Ghostwright implements vscode.Disposable {
     this.disposables.push(
       this.log,
       this.statusItem,
+      this.nextEdits,
       vscode.commands.registerCommand('ghostwright.showMenu', () => showMenu(this)),
       vscode.commands.registerCommand('ghostwright.toggle', () => this.toggle()),
       vscode.commands.registerCommand('ghostwright.showLog', () => this.log.show()),
@@ -112,6 +120,7 @@ export class Ghostwright implements vscode.Disposable {
       model: config.get<string>('model', ''),
       predictorThreshold: config.get<number | null>('predictorThreshold', null),
       telemetry: config.get<boolean>('telemetry', true),
+      nextEdits: config.get<boolean>('nextEdits', true),
     };
   }
 
@@ -291,6 +300,9 @@ export class Ghostwright implements vscode.Disposable {
       return;
     }
     if (LIVE_SETTINGS.some((key) => event.affectsConfiguration(key))) {
+      if (!this.settings().nextEdits) {
+        this.nextEdits.disable();
+      }
       this.render();
       const client = this.client;
       if (client?.isRunning()) {

@@ -8,6 +8,7 @@ export interface ClientSettings {
   readonly model: string;
   readonly predictorThreshold: number | null;
   readonly telemetry: boolean;
+  readonly nextEdits: boolean;
 }
 
 /**
@@ -23,6 +24,7 @@ export interface ServerSettings {
   model?: string;
   predictorThreshold?: number;
   telemetry?: boolean;
+  nextEdits?: boolean;
 }
 
 /**
@@ -46,6 +48,9 @@ export function serverSettings(explicit: ExplicitSettings): ServerSettings {
   }
   if (typeof explicit.telemetry === 'boolean') {
     result.telemetry = explicit.telemetry;
+  }
+  if (typeof explicit.nextEdits === 'boolean') {
+    result.nextEdits = explicit.nextEdits;
   }
   return result;
 }
@@ -80,7 +85,7 @@ export function servesAny(languages: readonly string[], documents: readonly { la
 export const RESTART_SETTINGS = ['ghostwright.server.command', 'ghostwright.languages', 'ghostwright.telemetry'] as const;
 
 /** Settings the running server takes through didChangeConfiguration. */
-export const LIVE_SETTINGS = ['ghostwright.enable', 'ghostwright.model', 'ghostwright.predictorThreshold'] as const;
+export const LIVE_SETTINGS = ['ghostwright.enable', 'ghostwright.model', 'ghostwright.predictorThreshold', 'ghostwright.nextEdits'] as const;
 
 /**
  * The value set at the most specific scope of a `WorkspaceConfiguration.inspect` result;

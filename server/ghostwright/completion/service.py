@@ -220,11 +220,12 @@ class CompletionService:
         than its suffix (llama.vim's warm-up): after a document is opened (for a document that
         fits the prefix window, every cursor's prompt starts with the same tokens), and after
         an answer from the cold window. A request (or a later warm-up) cancels it."""
-        self._stop_warm_up()
+        self.stop_warm_up()
         cancelled = self._warm_up = threading.Event()
         asyncio.get_running_loop().call_later(delay_s, self._warm, uri, offset, cancelled)
 
-    def _stop_warm_up(self) -> None:
+    def stop_warm_up(self) -> None:
+        """Stop the warm-up running or scheduled (within a chunk): a request wants the model."""
         if self._warm_up is not None:
             self._warm_up.set()
             self._warm_up = None
@@ -319,7 +320,7 @@ class CompletionService:
     async def _answer(self, request: CompletionRequest, invoked: bool) -> list[Suggestion]:
         started = time.perf_counter()
         self.stats.requests += 1
-        self._stop_warm_up()
+        self.stop_warm_up()
         self._switch_to(request.uri)
         if not invoked:
             hit = self.cache.lookup(request.prefix, request.suffix)

@@ -98,6 +98,10 @@ class Engine(Protocol):
         """Tokens of (role, content) messages in the model's chat template, the assistant's
         reply begun with `reply_start`; None when the model has no chat template."""
 
+    def warm(self, tokens: Sequence[int], cancelled: threading.Event) -> int:
+        """Evaluate `tokens` into the KV cache a chunk at a time, stopping between chunks once
+        `cancelled` is set; returns the tokens evaluated (0 for a model that keeps no cache)."""
+
     def generate(
         self,
         prompt: Sequence[int],

@@ -9,6 +9,7 @@ from lsprotocol import types
 
 from ghostwright.completion.pipeline import CompletionRequest, Suggestion
 from ghostwright.documents import Document
+from ghostwright.edits.service import NextEdit
 from ghostwright.repair.diagnostics import SOURCE as DIAGNOSTIC_SOURCE
 from ghostwright.repair.diagnostics import Problem
 from ghostwright.repair.service import FixProblem, RepairRequest, RepairUnit
@@ -127,6 +128,25 @@ def lsp_workspace_edit(
     )
 
 
+def lsp_next_edit(document: Document, shown: NextEdit) -> dict[str, Any]:
+    """A next edit as `ghostwright/nextEdit` answers it (README, "Next edits")."""
+    proposal = shown.proposal
+    return {
+        "id": shown.id,
+        "uri": shown.uri,
+        "version": shown.version,
+        "source": proposal.source,
+        "label": proposal.label,
+        "edits": [
+            {"range": _range_json(edit.range), "newText": edit.new_text}
+            for edit in lsp_text_edits(document, proposal.changes)
+        ],
+        "jump": _position_json(document.position_at(shown.jump)),
+        "range": _range_json(lsp_range(document, proposal.start, proposal.end)),
+        "score": shown.score,
+    }
+
+
 def lsp_repair_data(document: Document, request: RepairRequest) -> dict[str, Any]:
     """A repair request as a code action's `data` (what the client sends back to resolve it,
     or as the `ghostwright.repair` command's argument): ranges as LSP positions."""
@@ -162,11 +182,12 @@ def repair_request_of(document: Document, data: Any) -> RepairRequest:
     )
 
 
+def _position_json(position: types.Position) -> dict[str, int]:
+    return {"line": position.line, "character": position.character}
+
+
 def _range_json(range_: types.Range) -> dict[str, Any]:
-    return {
-        "start": {"line": range_.start.line, "character": range_.start.character},
-        "end": {"line": range_.end.line, "character": range_.end.character},
-    }
+    return {"start": _position_json(range_.start), "end": _position_json(range_.end)}
 
 
 def _offsets(document: Document, data: Any) -> tuple[int, int]:

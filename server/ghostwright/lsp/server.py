@@ -25,6 +25,7 @@ from ghostwright.completion.outcomes import OutcomeIntervals
 from ghostwright.completion.pipeline import CompletionRequest, Suggestion
 from ghostwright.completion.service import CompletionService
 from ghostwright.documents import Document, DocumentNotFoundError, Documents, PositionError
+from ghostwright.edits.service import NextEditService
 from ghostwright.engine.fim import configured_family
 from ghostwright.engine.manager import ModelManager, ModelState
 from ghostwright.errors import TelemetryError
@@ -34,6 +35,7 @@ from ghostwright.lsp.convert import (
     lsp_completion_list,
     lsp_diagnostic,
     lsp_inline_completion_list,
+    lsp_next_edit,
     lsp_repair_data,
     lsp_workspace_edit,
     repair_request_of,
@@ -63,6 +65,9 @@ REPAIR_COMMAND = "ghostwright.repair"
 """For clients that cannot resolve code actions: computes the fix and applies it."""
 STATUS_NOTIFICATION = "ghostwright/status"
 DOCUMENT_STATE_REQUEST = "ghostwright/documentState"
+NEXT_EDIT_REQUEST = "ghostwright/nextEdit"
+NEXT_EDIT_ACCEPTED_COMMAND = "ghostwright.nextEdit.accepted"
+NEXT_EDIT_DISMISSED_NOTIFICATION = "ghostwright/nextEditDismissed"
 
 
 class LspLogHandler(logging.Handler):
@@ -117,6 +122,14 @@ class GhostwrightServer(LanguageServer):
         """The (predictorModel, predictorSha256, model family) the predictor was loaded for."""
         self.repairs = RepairService(
             self.models, self.documents, self.publish_problems, self.events
+        )
+        self.next_edits = NextEditService(
+            self.documents,
+            self.models,
+            self.resolved.settings,
+            self.events,
+            _discard,
+            claim_model=self.completions.stop_warm_up,
         )
         self._reported_failures: set[str] = set()
         self.resolves_edits = False
@@ -197,6 +210,7 @@ class GhostwrightServer(LanguageServer):
         self._editor_options = dict(editor_section(editor_options))
         self.resolved = resolve_settings(editor=self._editor_options)
         self.completions.configure(self.resolved.settings)
+        self.next_edits.settings = self.resolved.settings
         self.configure_judge()
         self.trace_events_to(self.resolved.settings.events_file)
         logging.getLogger("ghostwright").setLevel(self.resolved.settings.log_level)
@@ -253,6 +267,7 @@ class GhostwrightServer(LanguageServer):
                 log.error("telemetry is off for this session: %s", exc)
                 self.show(f"Ghostwright: {exc}", types.MessageType.Warning)
         record = self.telemetry.record if self.telemetry is not None else _discard
+        self.next_edits.record = record
         self.feedback = Feedback(
             record,
             self._document_text,
@@ -446,12 +461,14 @@ def on_did_change(ls: GhostwrightServer, params: types.DidChangeTextDocumentPara
         ls.feedback.tracker.document_changed(document.uri, edit.start, edit.removed, edit.inserted)
     ls.completions.document_changed(document)
     ls.repairs.document_changed(document)
+    ls.next_edits.document_changed(document.uri, edits)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def on_did_close(ls: GhostwrightServer, params: types.DidCloseTextDocumentParams) -> None:
     ls.completions.document_closed(params.text_document.uri)
     ls.repairs.document_closed(params.text_document.uri)
+    ls.next_edits.document_closed(params.text_document.uri)
     ls.feedback.tracker.document_closed(params.text_document.uri)
     ls.documents.close(params.text_document.uri)
 
@@ -505,6 +522,19 @@ def on_code_action(ls: GhostwrightServer, params: types.CodeActionParams) -> lis
         data = lsp_repair_data(document, RepairUnit(document.version, unit.start, unit.end))
         title = "Repair this function with Ghostwright"
         actions.append(_repair_action(ls, title, types.CodeActionKind.RefactorRewrite, data, None))
+    shown = ls.next_edits.propose_now(document, document.offset_at(params.range.start))
+    if shown is not None:
+        title = f"Apply next edit: {shown.proposal.label}"
+        actions.append(
+            types.CodeAction(
+                title=title,
+                kind=types.CodeActionKind.RefactorRewrite,
+                edit=lsp_workspace_edit(document, shown.version, shown.proposal.changes),
+                command=types.Command(
+                    title=title, command=NEXT_EDIT_ACCEPTED_COMMAND, arguments=[{"id": shown.id}]
+                ),
+            )
+        )
     return actions
 
 
@@ -568,6 +598,46 @@ def on_document_state(ls: GhostwrightServer, params: Any) -> dict[str, Any]:
         "length": len(document.text),
         "sha256": digest,
     }
+
+
+@server.feature(NEXT_EDIT_REQUEST)
+async def on_next_edit(ls: GhostwrightServer, params: Any) -> dict[str, Any] | None:
+    """`{textDocument: {uri, version?}, position}`: the edit to propose after the latest
+    change, once the document is quiet (README, "Next edits"); null without one or when a
+    newer change came first."""
+    document_id = _field(params, "textDocument")
+    uri = _field(document_id, "uri")
+    version = _field(document_id, "version")
+    position = _field(params, "position")
+    line, character = _field(position, "line"), _field(position, "character")
+    if not isinstance(uri, str) or not isinstance(line, int) or not isinstance(character, int):
+        raise JsonRpcInvalidParams(
+            f"{NEXT_EDIT_REQUEST} needs {{textDocument: {{uri}}, position: {{line, character}}}}"
+        )
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise JsonRpcInvalidParams(f"{NEXT_EDIT_REQUEST}: textDocument.version must be a number")
+    request = ls.request_at(uri, types.Position(line=line, character=character))
+    shown = await ls.next_edits.propose(uri, request.offset, version)
+    if shown is None or uri not in ls.documents:
+        return None
+    document = ls.documents.get(uri)
+    if document.version != shown.version:
+        return None
+    return lsp_next_edit(document, shown)
+
+
+@server.command(NEXT_EDIT_ACCEPTED_COMMAND)
+def on_next_edit_accepted(ls: GhostwrightServer, *arguments: Any) -> None:
+    """The editor applied a next edit: its argument is `{id}`."""
+    proposal_id = _suggestion_id(arguments[0] if arguments else None, NEXT_EDIT_ACCEPTED_COMMAND)
+    known = ls.next_edits.accepted(proposal_id)
+    log.info("accepted next edit %s%s", proposal_id, "" if known else " (not current)")
+
+
+@server.feature(NEXT_EDIT_DISMISSED_NOTIFICATION)
+def on_next_edit_dismissed(ls: GhostwrightServer, params: Any) -> None:
+    """`{id}`: the person dismissed the next edit."""
+    ls.next_edits.dismissed(_suggestion_id(params, NEXT_EDIT_DISMISSED_NOTIFICATION))
 
 
 @server.command(ACCEPT_COMMAND)

@@ -424,6 +424,32 @@ class SyntaxTree:
             node = node.parent
         return False
 
+    # --- nodes and offsets, for callers with tree-sitter questions of their own ----------
+
+    @property
+    def source(self) -> bytes:
+        """The UTF-8 bytes the tree was parsed from (read them, do not change them)."""
+        return self._source
+
+    @property
+    def parses_whole(self) -> bool:
+        """Whether the tree covers the whole text (a long document is parsed in a window)."""
+        return self._tree is not None and self._window is None
+
+    def byte_at(self, offset: int) -> int:
+        """The byte offset of a code-point offset."""
+        return self._locate(self._clamp(offset))[1]
+
+    def offsets_of(self, node: tree_sitter.Node) -> tuple[int, int]:
+        """A node's [start, end) in code points."""
+        return (
+            self._offset_of(node.start_byte, node.start_point[0]),
+            self._offset_of(node.end_byte, node.end_point[0]),
+        )
+
+    def node_text(self, node: tree_sitter.Node) -> str:
+        return self._node_text(node)
+
     # --- helpers -------------------------------------------------------------------------
 
     def _clamp(self, offset: int) -> int:

@@ -42,7 +42,18 @@ from ghostwright.telemetry.redact import redact_secrets, secrets_in
 
 logger = logging.getLogger(__name__)
 
-EVENT_KINDS = ("shown", "hidden", "accepted", "accepted_partial", "rejected", "survived")
+EVENT_KINDS = (
+    "shown",
+    "hidden",
+    "accepted",
+    "accepted_partial",
+    "rejected",
+    "survived",
+    "next_edit_shown",
+    "next_edit_hidden",
+    "next_edit_accepted",
+    "next_edit_rejected",
+)
 
 CODE_TEXT_KEYS = frozenset({"text", "prefix", "suffix", "line", "code"})
 """Keys in event data (at any depth) whose text values are the user's code. They are dropped

@@ -524,7 +524,7 @@ def utf16_position(text: str) -> types.Position:
     return types.Position(line=text.count("\n"), character=column)
 
 
-class _BenchClient(LanguageClient):
+class BenchClient(LanguageClient):
     """An editor's client: remembers the server's status and the messages it showed."""
 
     def __init__(self) -> None:
@@ -534,8 +534,8 @@ class _BenchClient(LanguageClient):
         self.errors: list[str] = []
 
 
-def _bench_client() -> _BenchClient:
-    client = _BenchClient()
+def bench_client() -> BenchClient:
+    client = BenchClient()
 
     @client.feature("ghostwright/status")  # type: ignore[untyped-decorator]
     def on_status(params: Any) -> None:
@@ -562,7 +562,7 @@ def _bench_client() -> _BenchClient:
 class LspEditor(LiveEditor):
     """The editor as VS Code or Neovim drive Ghostwright: LSP over stdio."""
 
-    def __init__(self, client: _BenchClient, trace: Trace, speed: float) -> None:
+    def __init__(self, client: BenchClient, trace: Trace, speed: float) -> None:
         super().__init__(trace, speed)
         self._client = client
         self._uri = trace.region.path.resolve().as_uri()
@@ -713,7 +713,7 @@ def events_file(home: Path) -> Path:
     return home / "events.jsonl"
 
 
-async def _launch(client: _BenchClient, env: Mapping[str, str]) -> asyncio.subprocess.Process:
+async def launch(client: BenchClient, env: Mapping[str, str]) -> asyncio.subprocess.Process:
     await client.start_io(sys.executable, "-m", "ghostwright", "serve", env=dict(env))
     process = client._server
     if process is None:
@@ -721,7 +721,7 @@ async def _launch(client: _BenchClient, env: Mapping[str, str]) -> asyncio.subpr
     return process
 
 
-async def _initialize(client: _BenchClient) -> None:
+async def initialize(client: BenchClient) -> None:
     """The LSP handshake, then wait until the server's model is ready."""
     await client.initialize_async(
         types.InitializeParams(
@@ -744,7 +744,7 @@ async def _initialize(client: _BenchClient) -> None:
         raise BenchError(f"the server's model failed to load: {client.status.get('detail')}")
 
 
-async def _stop_server(client: _BenchClient) -> None:
+async def stop_server(client: BenchClient) -> None:
     process = client._server
     try:
         if not client.stopped:
@@ -801,7 +801,7 @@ async def replay_ghostwright(
 async def _replay_ghostwright(
     traces: Sequence[Trace], speed: float, env: Mapping[str, str], trace_path: Path
 ) -> tuple[ContenderRun, list[LimitRequest]]:
-    client = _bench_client()
+    client = bench_client()
     tail: deque[str] = deque(maxlen=20)
     drain: asyncio.Task[None] | None = None
     requests: list[LiveRequest] = []
@@ -809,9 +809,9 @@ async def _replay_ghostwright(
     unanswered = 0
     started = time.perf_counter()
     try:
-        process = await _launch(client, env)
+        process = await launch(client, env)
         drain = asyncio.create_task(_drain(process.stderr, tail))
-        await _initialize(client)
+        await initialize(client)
         ready_ms = (time.perf_counter() - started) * 1000.0
         log.info("ghostwright: server ready in %.0f ms", ready_ms)
         started = time.perf_counter()
@@ -830,7 +830,7 @@ async def _replay_ghostwright(
             f"the server failed during the replay ({exc}); the end of its log:\n{detail}"
         ) from exc
     finally:
-        await _stop_server(client)
+        await stop_server(client)
         if drain is not None:
             await asyncio.wait_for(drain, SHUTDOWN_TIMEOUT_S)
     events = list(read_trace(trace_path))

@@ -61,11 +61,26 @@ def add_commands(commands: Any) -> None:
         default=None,
         help="report directory (default bench; with --quick a new temporary directory)",
     )
+    bench.add_argument(
+        "--next-edit",
+        action="store_true",
+        help="instead: next edits through the server (rename proposals in a 20,000-line file, "
+        "model proposals and their cancellation with --fim-model); writes OUT/next-edit.md",
+    )
+    bench.add_argument(
+        "--fim-model",
+        default="qwen2.5-coder-0.5b",
+        help="with --next-edit: the model of the model proposals (default qwen2.5-coder-0.5b; "
+        "none to skip them)",
+    )
     bench.set_defaults(run=_cmd_bench)
 
 
 def _cmd_bench(args: argparse.Namespace, stdout: TextIO) -> int:
     import tempfile
+
+    if args.next_edit:
+        return _cmd_bench_next_edit(args, stdout)
 
     from ghostwright_lab.bench.bench import BenchOptions, failures, run_bench
     from ghostwright_lab.bench.bench_report import format_table, write_report
@@ -98,6 +113,29 @@ def _cmd_bench(args: argparse.Namespace, stdout: TextIO) -> int:
     for problem in problems:
         print(f"ghostwright bench: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _cmd_bench_next_edit(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ghostwright.engine.models import resolve_model_path
+    from ghostwright.settings import resolve_settings
+    from ghostwright_lab.bench.next_edit_bench import (
+        NextEditBenchOptions,
+        format_report,
+        run_next_edit_bench,
+    )
+    from ghostwright_lab.cli.evals import model_path
+
+    settings = resolve_settings().settings
+    model = model_path(args.model) if args.model else resolve_model_path(settings)
+    fim_model = None if args.fim_model == "none" else model_path(args.fim_model)
+    report = run_next_edit_bench(NextEditBenchOptions(model=model, fim_model=fim_model))
+    table = format_report(report)
+    print(table, file=stdout)
+    out = Path(args.out or "bench")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "next-edit.md").write_text(table + "\n", encoding="utf-8")
+    print(f"wrote {out / 'next-edit.md'}", file=stdout)
+    return 0
 
 
 def _line_counts(text: str) -> tuple[int, ...]:

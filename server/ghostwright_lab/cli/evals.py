@@ -1,4 +1,4 @@
-"""`ghostwright eval completion`, `eval infill` and `eval repair`."""
+"""`ghostwright eval completion`, `eval infill`, `eval repair` and `eval next-edit`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ghostwright.errors import GhostwrightError
 
 
 def add_commands(eval_commands: Any) -> None:
-    """Register `eval completion`, `eval infill` and `eval repair`."""
+    """Register `eval completion`, `eval infill`, `eval repair` and `eval next-edit`."""
     completion = eval_commands.add_parser(
         "completion", help="suggestions vs. what the author wrote, at sampled cursor positions"
     )
@@ -78,6 +78,33 @@ def add_commands(eval_commands: Any) -> None:
     evaluate.add_argument("--no-model", action="store_true", help="rules only")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(run=cmd_eval_repair)
+    next_edit = eval_commands.add_parser(
+        "next-edit",
+        help="proposed next edits vs. what the authors did next (release diffs, renames)",
+    )
+    next_edit.add_argument("--split", choices=("tune", "validation"), default="validation")
+    next_edit.add_argument("--kinds", default="history,rename", help="default history,rename")
+    next_edit.add_argument("--renames", type=int, default=100, help="rename tasks (default 100)")
+    next_edit.add_argument(
+        "--corpus", metavar="DIR", help="Python files for the renames (default: the split's)"
+    )
+    next_edit.add_argument("--limit", type=int, help="most release-history tasks (default all)")
+    next_edit.add_argument("--seed", type=int, default=0)
+    next_edit.add_argument(
+        "--model",
+        default="qwen2.5-coder-0.5b",
+        help="a registry name or a GGUF path for the model source and the naive baseline "
+        "(default qwen2.5-coder-0.5b); `none`: deterministic sources only",
+    )
+    next_edit.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    next_edit.add_argument(
+        "--no-predictor", action="store_true", help="show every verified proposal"
+    )
+    next_edit.add_argument(
+        "--rows", metavar="FILE", help="write each verified proposal's features and label (JSONL)"
+    )
+    next_edit.add_argument("--json", action="store_true", help="print one JSON object")
+    next_edit.set_defaults(run=_cmd_eval_next_edit)
 
 
 def _cmd_eval_completion(args: argparse.Namespace, stdout: TextIO) -> int:
@@ -104,8 +131,56 @@ def _cmd_eval_completion(args: argparse.Namespace, stdout: TextIO) -> int:
     return 0
 
 
-def _cmd_eval_infill(args: argparse.Namespace, stdout: TextIO) -> int:
+def model_path(name: str) -> Path:
+    """A GGUF path, or the cached file of a fetched registry model."""
     from ghostwright.engine.models import find_model, is_fetched
+
+    path = Path(name)
+    if path.is_file():
+        return path
+    spec = find_model(name)
+    if not is_fetched(spec):
+        raise GhostwrightError(f"run `ghostwright model fetch {spec.name}` first")
+    return spec.cached_path
+
+
+def _cmd_eval_next_edit(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ghostwright.edits.judge import NextEditPredictor
+    from ghostwright_lab.evals.next_edit_eval import (
+        NextEditOptions,
+        evaluate_next_edits,
+        format_table,
+        report_json,
+    )
+
+    engine = None
+    model_name = None
+    if args.model != "none":
+        from ghostwright.engine.local import LocalEngine
+        from ghostwright.settings import resolve_settings
+
+        path = model_path(args.model)
+        engine, model_name = LocalEngine(path, resolve_settings().settings), path.name
+    options = NextEditOptions(
+        split=args.split,
+        kinds=tuple(args.kinds.split(",")),
+        renames=args.renames,
+        corpus=Path(args.corpus) if args.corpus else None,
+        limit=args.limit,
+        seed=args.seed,
+        naive=not args.no_naive,
+        rows=Path(args.rows) if args.rows else None,
+        predictor=None if args.no_predictor else NextEditPredictor.load(),
+    )
+    report = evaluate_next_edits(options, engine, model_name)
+    print(
+        json.dumps(report_json(report), indent=2) if args.json else format_table(report),
+        file=stdout,
+    )
+    return 0
+
+
+def _cmd_eval_infill(args: argparse.Namespace, stdout: TextIO) -> int:
     from ghostwright_lab.evals.infill_eval import (
         InfillOptions,
         evaluate_infill,
@@ -113,14 +188,7 @@ def _cmd_eval_infill(args: argparse.Namespace, stdout: TextIO) -> int:
         report_json,
     )
 
-    model = None
-    if args.model:
-        model = Path(args.model)
-        if not model.is_file():
-            spec = find_model(args.model)
-            if not is_fetched(spec):
-                raise GhostwrightError(f"run `ghostwright model fetch {spec.name}` first")
-            model = spec.cached_path
+    model = model_path(args.model) if args.model else None
     options = InfillOptions(
         split=args.split,
         kinds=tuple(args.kinds.split(",")),

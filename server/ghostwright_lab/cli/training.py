@@ -38,6 +38,13 @@ def add_commands(commands: Any, eval_commands: Any) -> None:
         metavar="DIR",
         help="a team's pooled exports (`ghostwright pool`, or the exports themselves)",
     )
+    source.add_argument(
+        "--next-edit",
+        nargs="+",
+        metavar="ROWS",
+        help="the next-edit predictor, from `eval next-edit --rows` files (default --out: "
+        "models/next-edit/predictor.json)",
+    )
     train.add_argument("--n", type=int, default=DEFAULT_TRAIN, help="training positions")
     train.add_argument(
         "--validation", type=int, default=DEFAULT_VALIDATION, help="validation positions"
@@ -76,6 +83,8 @@ def add_commands(commands: Any, eval_commands: Any) -> None:
 
 
 def cmd_train(args: argparse.Namespace, stdout: TextIO) -> int:
+    if args.next_edit:
+        return _train_next_edit(args, stdout)
     if args.from_telemetry:
         return _train_from_telemetry(args, stdout)
     if args.from_parquet:
@@ -109,6 +118,24 @@ def cmd_train(args: argparse.Namespace, stdout: TextIO) -> int:
         print(f"wrote the predictor to {out}", file=stdout)
         if metrics:
             print(json.dumps(metrics.get("summary", metrics), indent=2, default=str), file=stdout)
+    return 0
+
+
+def _train_next_edit(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ghostwright.edits.judge import SHIPPED_PREDICTOR
+    from ghostwright_lab.training.next_edit import train_next_edit
+
+    out = Path(args.out) if args.out else SHIPPED_PREDICTOR
+    try:
+        trained = train_next_edit([Path(path) for path in args.next_edit], out)
+    except (OSError, ValueError, KeyError) as exc:
+        raise GhostwrightError(f"cannot train the next-edit predictor: {exc}") from exc
+    print(
+        f"next-edit predictor: {trained.rows} rows ({trained.positives} right), threshold "
+        f"{trained.predictor.threshold:.3f} keeps {100 * trained.kept:.1f} % of the right ones "
+        f"and hides {100 * trained.hidden:.1f} % of the others; wrote {out}",
+        file=stdout,
+    )
     return 0
 
 

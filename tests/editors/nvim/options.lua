@@ -9,6 +9,7 @@ H.run(function()
     filetypes = { 'lua' },
     keymaps = { accept = '<C-y>', next = false },
     settings = { maxLines = 1 },
+    next_edit = { keymaps = { dismiss = false } },
   })
   H.results.merged = {
     filetypes = merged.filetypes,
@@ -18,6 +19,7 @@ H.run(function()
     settings = merged.settings,
     renderer = merged.renderer,
     debounce_ms = merged.debounce_ms,
+    next_edit = merged.next_edit,
   }
   H.results.invalid = {}
   for _, opts in ipairs({
@@ -25,6 +27,8 @@ H.run(function()
     { debounce_ms = -1 },
     { keymaps = { accept_all = '<Tab>' } },
     { cmd = 'ghostwright serve' },
+    { next_edit = { enabled = 'yes' } },
+    { next_edit = { keymaps = { apply = '<M-a>' } } },
   }) do
     local ok, err = pcall(config.merge, opts)
     table.insert(H.results.invalid, ok and 'accepted' or err)

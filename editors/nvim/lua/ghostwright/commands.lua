@@ -1,4 +1,5 @@
---- `:Ghostwright status|toggle|log|train|export [PATH]`.
+--- `:Ghostwright status|toggle|log|train|export [PATH]|nextedit [apply|dismiss]`.
+local config = require('ghostwright.config')
 local server = require('ghostwright.server')
 
 local M = {}
@@ -12,9 +13,10 @@ end
 function M.status_lines()
   local ghostwright = require('ghostwright')
   local lines = {
-    ('Ghostwright: suggestions %s, renderer %s%s'):format(
+    ('Ghostwright: suggestions %s, renderer %s, next edits %s%s'):format(
       ghostwright.enabled and 'on' or 'off',
       ghostwright.renderer_name(),
+      config.options.next_edit.enabled and 'on' or 'off',
       ghostwright.configured and '' or ' (setup() not called)'
     ),
   }
@@ -114,12 +116,34 @@ function M.export(path)
   M.run({ 'export', '--format', format, '--out', path }, 'Ghostwright export to ' .. path)
 end
 
+--- No action: jump to the next edit on screen (at it, apply it), or with none ask the server
+--- for one now; `apply` or `dismiss` the one on screen.
+---@param action string?
+function M.nextedit(action)
+  local next_edit = require('ghostwright.next_edit')
+  local bufnr = vim.api.nvim_get_current_buf()
+  if action and not vim.list_contains(M.arguments.nextedit, action) then
+    notify(('Ghostwright: nextedit %s? (apply or dismiss)'):format(action), vim.log.levels.ERROR)
+  elseif action then
+    next_edit[action](bufnr)
+  elseif not next_edit.jump(bufnr) then
+    next_edit.request(bufnr)
+  end
+end
+
 M.subcommands = {
   status = M.status,
   toggle = M.toggle,
   log = M.log,
   train = M.train,
   export = M.export,
+  nextedit = M.nextedit,
+}
+
+--- What the argument of a subcommand completes to: file names, or a list.
+M.arguments = {
+  export = 'file',
+  nextedit = { 'apply', 'dismiss' },
 }
 
 --- `:Ghostwright {subcommand} [argument]`; no subcommand: status.
@@ -139,11 +163,14 @@ end
 ---@param lead string
 ---@return string[]
 function M.complete(lead, line)
-  if line:match('^%s*%S+%s+%S+%s') then
+  local subcommand = line:match('^%s*%S+%s+(%S+)%s')
+  local names = subcommand and M.arguments[subcommand] or {}
+  if names == 'file' then
     return vim.fn.getcompletion(lead, 'file')
+  elseif not subcommand then
+    names = vim.tbl_keys(M.subcommands)
+    table.sort(names)
   end
-  local names = vim.tbl_keys(M.subcommands)
-  table.sort(names)
   return vim.tbl_filter(function(name)
     return vim.startswith(name, lead)
   end, names)

@@ -51,6 +51,19 @@ M.defaults = {
     next = '<M-]>',
     prev = '<M-[>',
   },
+  --- Next edits: edits the server proposes after a change (the other places of a rename...).
+  next_edit = {
+    --- Ask for them after each change (false: only `:Ghostwright nextedit` asks).
+    enabled = true,
+    --- Wait this long after the last change before asking (the server itself then waits
+    --- until the document has been quiet for its `nextEditSettleMs`).
+    debounce_ms = 150,
+    --- Normal- and insert-mode keys; false disables one.
+    keymaps = {
+      jump = '<M-n>',
+      dismiss = '<M-x>',
+    },
+  },
 }
 
 --- The options in force: the defaults until `setup()` runs.
@@ -60,6 +73,15 @@ local function check(name, ok, expected, value)
   if not ok then
     local message = 'ghostwright: option %s must be %s, got %s'
     error(message:format(name, expected, vim.inspect(value)), 0)
+  end
+end
+
+local function check_keymaps(name, keymaps, defaults)
+  check(name, type(keymaps) == 'table', 'a table', keymaps)
+  local actions = table.concat(vim.tbl_keys(defaults), ', ')
+  for action, key in pairs(keymaps) do
+    check(name .. ' key', defaults[action] ~= nil, 'one of ' .. actions, action)
+    check(name .. '.' .. action, key == false or type(key) == 'string', 'a key or false', key)
   end
 end
 
@@ -88,12 +110,15 @@ function M.merge(opts)
   local debounce = options.debounce_ms
   check('debounce_ms', type(debounce) == 'number' and debounce >= 0, 'a number >= 0', debounce)
   check('enabled', type(options.enabled) == 'boolean', 'true or false', options.enabled)
-  check('keymaps', type(options.keymaps) == 'table', 'a table', options.keymaps)
-  local actions = table.concat(vim.tbl_keys(M.defaults.keymaps), ', ')
-  for name, key in pairs(options.keymaps) do
-    check('keymaps key', M.defaults.keymaps[name] ~= nil, 'one of ' .. actions, name)
-    check('keymaps.' .. name, key == false or type(key) == 'string', 'a key or false', key)
-  end
+  check_keymaps('keymaps', options.keymaps, M.defaults.keymaps)
+  local next_edit = options.next_edit
+  check('next_edit', type(next_edit) == 'table', 'a table', next_edit)
+  local enabled = next_edit.enabled
+  check('next_edit.enabled', type(enabled) == 'boolean', 'true or false', enabled)
+  debounce = next_edit.debounce_ms
+  local debounce_ok = type(debounce) == 'number' and debounce >= 0
+  check('next_edit.debounce_ms', debounce_ok, 'a number >= 0', debounce)
+  check_keymaps('next_edit.keymaps', next_edit.keymaps, M.defaults.next_edit.keymaps)
   return options
 end
 

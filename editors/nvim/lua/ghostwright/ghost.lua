@@ -26,18 +26,6 @@ local INVOKED, AUTOMATIC = 1, 2
 local buffers = {}
 local enabled = true
 
---- Byte column of an LSP character offset in a line.
-local function byte_column(line, encoding, character)
-  if vim.fn.has('nvim-0.11') == 1 then
-    return vim.str_byteindex(line, encoding, character, false)
-  end
-  if encoding == 'utf-8' then
-    return math.min(character, #line)
-  end
-  local ok, column = pcall(vim.str_byteindex, line, character, encoding == 'utf-16')
-  return ok and column or #line
-end
-
 local function cursor()
   local position = api.nvim_win_get_cursor(0)
   return position[1] - 1, position[2]
@@ -117,7 +105,7 @@ local function to_item(bufnr, client, lsp_item)
     local start = lsp_item.range.start
     local line = api.nvim_buf_get_lines(bufnr, start.line, start.line + 1, false)[1] or ''
     item.row = start.line
-    item.col = byte_column(line, client.offset_encoding, start.character)
+    item.col = server.byte_column(line, client.offset_encoding, start.character)
   else
     item.row, item.col = cursor()
   end

@@ -1,9 +1,10 @@
---- Ghostwright for Neovim: inline code completions (ghost text) from the Ghostwright language
---- server, through Neovim's built-in LSP client.
+--- Ghostwright for Neovim: inline code completions (ghost text) and next edits from the
+--- Ghostwright language server, through Neovim's built-in LSP client.
 ---
 --- `require('ghostwright').setup(opts)` starts the server for the configured filetypes (one
---- client per project root) and maps the insert-mode keys; see `:help ghostwright`.
+--- client per project root) and maps the keys; see `:help ghostwright`.
 local config = require('ghostwright.config')
+local next_edit = require('ghostwright.next_edit')
 local server = require('ghostwright.server')
 local suggestion = require('ghostwright.suggestion')
 
@@ -119,6 +120,11 @@ local descriptions = {
   prev = 'Ghostwright: previous candidate',
 }
 
+local next_edit_descriptions = {
+  jump = 'Ghostwright: jump to the next edit; at it, apply it',
+  dismiss = 'Ghostwright: dismiss the next edit',
+}
+
 local function map_keys(bufnr)
   for action, lhs in pairs(config.options.keymaps) do
     if lhs then
@@ -130,10 +136,26 @@ local function map_keys(bufnr)
       end, { buffer = bufnr, expr = true, silent = true, desc = descriptions[action] })
     end
   end
+  -- Keys may not change the text or move the cursor while they are evaluated: the action
+  -- runs right after; with no next edit on screen the key does what it does without the plugin.
+  for action, lhs in pairs(config.options.next_edit.keymaps) do
+    if lhs then
+      vim.keymap.set({ 'n', 'i' }, lhs, function()
+        if not next_edit.proposal(bufnr) then
+          return lhs
+        end
+        vim.schedule(function()
+          next_edit[action](bufnr)
+        end)
+        return ''
+      end, { buffer = bufnr, expr = true, silent = true, desc = next_edit_descriptions[action] })
+    end
+  end
 end
 
 local function on_attach(client, bufnr)
   M.renderer().attach(bufnr, client.id)
+  next_edit.attach(bufnr, client.id)
   map_keys(bufnr)
 end
 
@@ -147,6 +169,9 @@ function M.setup(opts)
   server.on_attach = on_attach
   api.nvim_set_hl(0, 'GhostwrightSuggestion', { link = 'Comment', default = true })
   api.nvim_set_hl(0, 'GhostwrightSuggestionHint', { link = 'NonText', default = true })
+  api.nvim_set_hl(0, 'GhostwrightNextEditDelete', { link = 'DiffDelete', default = true })
+  api.nvim_set_hl(0, 'GhostwrightNextEditInsert', { link = 'DiffAdd', default = true })
+  api.nvim_set_hl(0, 'GhostwrightNextEditHint', { link = 'NonText', default = true })
   M.renderer().set_enabled(M.enabled)
   local group = api.nvim_create_augroup('ghostwright', { clear = true })
   api.nvim_create_autocmd('FileType', {

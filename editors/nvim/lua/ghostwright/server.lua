@@ -84,6 +84,22 @@ function M.exec(client, command, bufnr)
   M.request(client, 'workspace/executeCommand', params, nil, bufnr)
 end
 
+--- Byte column of an LSP character offset (in the client's encoding) in a line.
+---@param line string
+---@param encoding string
+---@param character integer
+---@return integer
+function M.byte_column(line, encoding, character)
+  if has_011 then
+    return vim.str_byteindex(line, encoding, character, false)
+  end
+  if encoding == 'utf-8' then
+    return math.min(character, #line)
+  end
+  local ok, column = pcall(vim.str_byteindex, line, character, encoding == 'utf-16')
+  return ok and column or #line
+end
+
 ---@param bufnr integer
 ---@return string
 function M.root(bufnr)

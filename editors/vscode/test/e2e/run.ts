@@ -5,7 +5,10 @@
 // type where the model has something to say and wait for the ghost text (screenshot); dismiss it
 // with Escape (the server records a "dismissed" rejection); type again, accept with Tab, save,
 // and check the file on disk, the status bar (latency, accepted/shown), the server's log line
-// for the accept command and the "accepted" row in its telemetry database; export the telemetry
+// for the accept command and the "accepted" row in its telemetry database; next edits: rename a
+// variable at its definition in another file, wait for the proposal drawn at its other use and
+// dismiss it with Escape, rename it again, jump to the new proposal and apply it with Alt+N
+// (the server records both outcomes); export the telemetry
 // from the status bar menu; turn suggestions off from the menu; point the server command at a
 // missing program and check that the notification says so, with its buttons.
 //
@@ -55,6 +58,9 @@ const SAMPLE = fs
 const TYPED = '(';
 /** The line as typed, up to the cursor. */
 const TYPED_LINE = `    return sum${TYPED}`;
+
+/** PROTOCOL.md's next-edit scenario: renaming `result` on line 2 implies line 3's rename. */
+const AREA = 'def area(width, height):\n    result = width * height\n    return result\n';
 
 const started = Date.now();
 function step(message: string): void {
@@ -136,6 +142,52 @@ function telemetryRows(database: string): TelemetryRow[] {
   }
 }
 
+/** What the next-edit decorations draw in the editor's lines. */
+interface NextEditDrawing {
+  /** Texts of the `after` decorations (CSS `::after` content): inserted text, the hint. */
+  readonly after: string[];
+  /** Text struck through (the text the edits delete). */
+  readonly struck: string[];
+}
+
+/** The little of the browser's DOM that the page functions below use (the tests compile without the DOM library). */
+interface PageElement {
+  readonly textContent: string | null;
+  readonly childElementCount: number;
+  readonly style: { readonly top: string };
+  querySelectorAll(selectors: string): Iterable<PageElement>;
+}
+interface PageWindow {
+  getComputedStyle(element: PageElement, pseudoElement?: string): { readonly content: string; readonly textDecorationLine: string };
+}
+
+async function nextEditDrawing(page: Page): Promise<NextEditDrawing> {
+  return page.locator('.editor-instance .monaco-editor .view-lines').first().evaluate((lines: unknown): NextEditDrawing => {
+    const window = globalThis as unknown as PageWindow;
+    const after: string[] = [];
+    const struck: string[] = [];
+    for (const span of (lines as PageElement).querySelectorAll('span')) {
+      const content = window.getComputedStyle(span, '::after').content;
+      if (content.startsWith('"') && content !== '""') {
+        after.push((JSON.parse(content) as string).replace(/\u00a0/g, ' '));
+      }
+      if (span.childElementCount === 0 && window.getComputedStyle(span).textDecorationLine.includes('line-through')) {
+        struck.push(span.textContent ?? '');
+      }
+    }
+    return { after, struck };
+  });
+}
+
+/** The editor's lines, in order (by their position: Monaco does not keep them in DOM order). */
+async function editorLines(page: Page): Promise<string[]> {
+  return page.locator('.editor-instance .monaco-editor .view-lines').first().evaluate((lines: unknown): string[] =>
+    Array.from((lines as PageElement).querySelectorAll('.view-line'))
+      .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+      .map((line) => (line.textContent ?? '').replace(/\u00a0/g, ' ')),
+  );
+}
+
 async function statusBarText(page: Page): Promise<string> {
   const item = page.locator('.statusbar-item', { hasText: /Ghostwright|SmolLM2/ }).first();
   return ((await item.textContent({ timeout: 5000 })) ?? '').trim();
@@ -160,6 +212,8 @@ async function main(): Promise<void> {
   Object.values(dirs).forEach((dir) => fs.mkdirSync(dir, { recursive: true }));
   const samplePath = path.join(dirs.workspace, 'sample.py');
   fs.writeFileSync(samplePath, SAMPLE);
+  const areaPath = path.join(dirs.workspace, 'area.py');
+  fs.writeFileSync(areaPath, AREA);
   fs.mkdirSync(path.join(dirs.userData, 'User'), { recursive: true });
   const settingsFile = path.join(dirs.userData, 'User', 'settings.json');
   const settings: Record<string, unknown> = {
@@ -351,6 +405,98 @@ async function main(): Promise<void> {
     });
     step(`telemetry: ${accepted.map((row) => `${row.kind} ${row.suggestion_id} ${row.data}`).join('; ')}`);
 
+    step('next edits: opening area.py and renaming result to product on line 2');
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'area.py' }).click({ timeout: 10_000 });
+    await editor.locator('.view-lines', { hasText: 'def area' }).waitFor({ timeout: 30_000 });
+    /** Select the variable defined on line 2 (from its first character to the end of the word) and type `name`. */
+    const renameOnLine2 = async (name: string): Promise<void> => {
+      await editor.locator('.view-lines').click();
+      await page!.keyboard.press('Control+Home');
+      await page!.keyboard.press('ArrowDown');
+      await page!.keyboard.press('Home');
+      await page!.keyboard.press('Control+Shift+ArrowRight');
+      await page!.keyboard.type(name, { delay: 120 });
+    };
+    /** The proposal drawn: `from` struck through on line 3, `to` shown after it, the hint on line 2; and its id. */
+    const proposalDrawn = async (from: string, to: string): Promise<{ id: string; drawing: NextEditDrawing }> => {
+      const drawing = await waitFor(`the next edit renaming ${from} to ${to} on line 3`, 30_000, async () => {
+        const drawn = await nextEditDrawing(page!);
+        const hint = drawn.after.some((text) => text.includes(from) && text.includes(to) && text.includes('line 3 · Alt+N'));
+        return drawn.struck.join('') === from && drawn.after.includes(to) && hint ? drawn : undefined;
+      });
+      const id = await waitFor(`the client to log the next edit to ${to} shown`, 10_000, () =>
+        new RegExp(`next edit (\\S+) shown: .*${to}`).exec(extensionLog(dirs.userData))?.[1],
+      );
+      step(`next edit ${id} drawn: strikes ${JSON.stringify(drawing.struck)}, shows ${JSON.stringify(drawing.after)}`);
+      return { id, drawing };
+    };
+    const nothingDrawn = async (): Promise<true | undefined> => {
+      const drawing = await nextEditDrawing(page!);
+      return drawing.after.length === 0 && drawing.struck.length === 0 ? true : undefined;
+    };
+    await renameOnLine2('product');
+    const dismissedEdit = await proposalDrawn('result', 'product');
+
+    step('Escape: dismissing it');
+    if ((await editor.locator('.ghost-text-decoration').count()) > 0) {
+      throw new Error('ghost text is showing beside the next edit: Escape would dismiss the ghost text first');
+    }
+    await page.keyboard.press('Escape');
+    await waitFor('the proposal to be gone', 10_000, nothingDrawn);
+    const afterDismiss = await editorLines(page);
+    if (afterDismiss[1] !== '    product = width * height' || afterDismiss[2] !== '    return result') {
+      throw new Error(`dismissing should leave line 3 as it was: ${JSON.stringify(afterDismiss)}`);
+    }
+    const dismissedRow = await waitFor(`the server to record next edit ${dismissedEdit.id} as dismissed`, 15_000, () =>
+      telemetryRows(database).find(
+        (row) =>
+          row.kind === 'next_edit_rejected' &&
+          row.suggestion_id === dismissedEdit.id &&
+          (JSON.parse(row.data) as { how?: string }).how === 'dismissed',
+      ),
+    );
+    step(`telemetry: ${dismissedRow.kind} ${dismissedRow.suggestion_id} ${dismissedRow.data}`);
+
+    step('next edits: renaming product to total on line 2');
+    await renameOnLine2('total');
+    const appliedEdit = await proposalDrawn('result', 'total');
+    await page.screenshot({ path: path.join(config.artifacts, 'next-edit.png') });
+
+    step('Alt+N: jumping to the next edit');
+    await page.keyboard.press('Alt+n');
+    const cursorStatus = await waitFor('the cursor on line 3 at `result`', 10_000, async () => {
+      const text = ((await page!.locator('.statusbar-item', { hasText: /^Ln \d+, Col \d+/ }).first().textContent()) ?? '').trim();
+      return text === 'Ln 3, Col 12' ? text : undefined;
+    });
+    step(`status bar: ${cursorStatus}`);
+    const afterJump = await editorLines(page);
+    if (afterJump[2] !== '    return result' || (await nextEditDrawing(page)).struck.join('') !== 'result') {
+      throw new Error(`jumping changed the text or hid the proposal: ${JSON.stringify(afterJump)}`);
+    }
+
+    step('Alt+N again: applying it');
+    await page.keyboard.press('Alt+n');
+    const applied = await waitFor('line 3 to read `return total` and the proposal to be gone', 10_000, async () => {
+      const lines = await editorLines(page!);
+      return lines[2] === '    return total' && (await nothingDrawn()) ? lines : undefined;
+    });
+    step(`editor: ${JSON.stringify(applied.slice(0, 3))}`);
+    const nextEditServerLine = await waitFor(`the server's log line for accepting next edit ${appliedEdit.id}`, 15_000, () =>
+      new RegExp(`accepted next edit ${appliedEdit.id}\\b.*`).exec(extensionLog(dirs.userData))?.[0],
+    );
+    step(`server log: ${nextEditServerLine}`);
+    if (nextEditServerLine.includes('not current')) {
+      throw new Error(`the server did not hold the applied next edit: ${nextEditServerLine}`);
+    }
+    const acceptedRow = await waitFor(`the server to record next edit ${appliedEdit.id} as accepted`, 15_000, () =>
+      telemetryRows(database).find((row) => row.kind === 'next_edit_accepted' && row.suggestion_id === appliedEdit.id),
+    );
+    step(`telemetry: ${acceptedRow.kind} ${acceptedRow.suggestion_id} ${acceptedRow.data}`);
+    await page.keyboard.press('Control+S');
+    await waitFor('area.py saved with the rename applied', 15_000, () =>
+      fs.readFileSync(areaPath, 'utf8') === AREA.replaceAll('result', 'total') ? true : undefined,
+    );
+
     // The status bar menu: export the telemetry through the CLI, then turn suggestions off.
     // The save dialog proposes ghostwright-telemetry.jsonl in the workspace; Enter takes it.
     const exported = path.join(dirs.workspace, 'ghostwright-telemetry.jsonl');
@@ -402,7 +548,21 @@ async function main(): Promise<void> {
     fs.writeFileSync(
       path.join(config.artifacts, 'result.json'),
       JSON.stringify(
-        { firstShown, dismissed, suggested, savedLine: lastLine, statusBar: { ready, shownStatus, acceptedStatus, offStatus }, serverLine, accepted, exportMessage, notification },
+        {
+          firstShown,
+          dismissed,
+          suggested,
+          savedLine: lastLine,
+          statusBar: { ready, shownStatus, acceptedStatus, offStatus },
+          serverLine,
+          accepted,
+          nextEdit: {
+            dismissed: { ...dismissedEdit, lines: afterDismiss.slice(0, 3), telemetry: dismissedRow },
+            applied: { ...appliedEdit, cursorStatus, lines: applied.slice(0, 3), serverLine: nextEditServerLine, telemetry: acceptedRow },
+          },
+          exportMessage,
+          notification,
+        },
         null,
         2,
       ),

@@ -9,11 +9,12 @@ describe('serverSettings', () => {
   });
 
   it('maps the client settings to the server names', () => {
-    assert.deepEqual(serverSettings({ enable: false, model: ' /m/q.gguf ', predictorThreshold: 0.25, telemetry: false }), {
+    assert.deepEqual(serverSettings({ enable: false, model: ' /m/q.gguf ', predictorThreshold: 0.25, telemetry: false, nextEdits: false }), {
       enabled: false,
       model: '/m/q.gguf',
       predictorThreshold: 0.25,
       telemetry: false,
+      nextEdits: false,
     });
   });
 
@@ -22,7 +23,7 @@ describe('serverSettings', () => {
   });
 
   it('leaves out unset values and values of the wrong type', () => {
-    assert.deepEqual(serverSettings({ model: '', predictorThreshold: null, telemetry: 'yes', enable: 1 }), {});
+    assert.deepEqual(serverSettings({ model: '', predictorThreshold: null, telemetry: 'yes', enable: 1, nextEdits: 'off' }), {});
     assert.deepEqual(serverSettings({ predictorThreshold: Number.NaN }), {});
   });
 
