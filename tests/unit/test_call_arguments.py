@@ -3,24 +3,12 @@ calls of the same callee."""
 
 from __future__ import annotations
 
+from tests.hunks import hunk_between
+
 from ghostwright.edits.calls import call_changes, split_arguments
 from ghostwright.edits.history import Hunk
 from ghostwright.edits.proposal import Proposal
 from ghostwright.syntax import SyntaxTree
-
-
-def hunk_between(before: str, after: str) -> Hunk:
-    """The one span the person changed, as the history records it."""
-    start = 0
-    while start < min(len(before), len(after)) and before[start] == after[start]:
-        start += 1
-    end = 0
-    while (
-        end < min(len(before), len(after)) - start
-        and before[len(before) - 1 - end] == after[len(after) - 1 - end]
-    ):
-        end += 1
-    return Hunk(start, before[start : len(before) - end], after[start : len(after) - end], 0.0)
 
 
 def repeated(before: str, after: str, language_id: str = "python") -> str | None:

@@ -268,3 +268,12 @@ def test_lines_the_model_inserts_or_deletes_are_followed_back_into_step() -> Non
     proposal = propose(deleted)
     assert proposal is not None
     assert proposal.apply(TEXT) == TEXT.replace("v10 = 10\n", "")
+
+
+def test_a_crlf_window_keeps_its_line_breaks() -> None:
+    crlf = TEXT.replace("\n", "\r\n")
+    last = Hunk(crlf.index("v8 = 8"), "w", "v", 10.0)
+    engine = ScriptedEngine("v9 = 90\r\nv10 = 10\r\nv11 = 11\r\n")
+    proposal = model_proposal(engine, PATH, crlf, [last], threading.Event())
+    assert proposal is not None
+    assert proposal.apply(crlf) == crlf.replace("v9 = 9\r\n", "v9 = 90\r\n")

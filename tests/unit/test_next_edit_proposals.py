@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+from tests.hunks import hunk_between
+
 from ghostwright.edits.history import Hunk
 from ghostwright.edits.judge import NextEditFeatures, NextEditPredictor, features_of
 from ghostwright.edits.proposal import (
@@ -47,18 +49,9 @@ def rename_uses(*texts: str) -> Proposal:
 
 def after_change(before: str, after: str, language_id: str = "python") -> tuple[SyntaxTree, Hunk]:
     """The tree of `after` (updated from `before` as the server's is) and the hunk between."""
-    start = 0
-    while start < min(len(before), len(after)) and before[start] == after[start]:
-        start += 1
-    end = 0
-    while (
-        end < min(len(before), len(after)) - start
-        and before[len(before) - 1 - end] == after[len(after) - 1 - end]
-    ):
-        end += 1
-    hunk = Hunk(start, before[start : len(before) - end], after[start : len(after) - end], 0.0)
+    hunk = hunk_between(before, after)
     tree = SyntaxTree(language_id, before)
-    tree.apply_edit(start, start + len(hunk.old), hunk.new)
+    tree.apply_edit(hunk.start, hunk.start + len(hunk.old), hunk.new)
     assert tree.text == after
     return tree, hunk
 

@@ -3,29 +3,15 @@ lines of the same shape."""
 
 from __future__ import annotations
 
-from ghostwright.edits.history import Hunk
+from tests.hunks import hunk_between
+
 from ghostwright.edits.proposal import Proposal
 from ghostwright.edits.repeat import MAX_PLACES, repeat_changes
 
 
-def after_change(before: str, after: str) -> tuple[str, Hunk]:
-    """The text after a one-place change, and the change as a hunk (common ends trimmed)."""
-    head = 0
-    while before[head] == after[head]:
-        head += 1
-    tail = 0
-    while (
-        tail < min(len(before), len(after)) - head
-        and before[len(before) - 1 - tail] == after[len(after) - 1 - tail]
-    ):
-        tail += 1
-    return after, Hunk(head, before[head : len(before) - tail], after[head : len(after) - tail], 0)
-
-
 def repeated(before: str, after: str) -> str | None:
-    text, hunk = after_change(before, after)
-    changes = repeat_changes(text, hunk)
-    return None if changes is None else Proposal("repeat", tuple(changes), "").apply(text)
+    changes = repeat_changes(after, hunk_between(before, after))
+    return None if changes is None else Proposal("repeat", tuple(changes), "").apply(after)
 
 
 CHAIN = "    if a:\n        raise X\n    elif b:\n        raise Y\n    elif c:\n        raise Z\n"

@@ -120,7 +120,9 @@ def model_proposal(
     _, window_end = _lines_text(text, first_line, changed_last + 1 + FORWARD_LINES)
     current = text[window_start:window_end]
     head = text[window_start:head_end]
-    rest = text[head_end:window_end].split("\n")
+    # Lines compared and written without `\r`; a CRLF window gets its breaks back at the end.
+    crlf = "\r\n" in current
+    rest = text[head_end:window_end].replace("\r\n", "\n").split("\n")
     name = path.rsplit("/", 1)[-1]
 
     def block(label: str, body: str) -> list[int]:
@@ -140,13 +142,13 @@ def model_proposal(
     else:
         tokens += block(f"current/{name}", current)
         tokens += block(f"updated/{name}", "")
-        expected = current.split("\n")
+        expected = current.replace("\r\n", "\n").split("\n")
     bos = engine.prompt_bos()
     if bos is not None:
         tokens = [bos, *tokens]
 
     def finished(generated: str) -> bool:
-        lines = generated.split("\n")[:-1]
+        lines = [line.rstrip("\r") for line in generated.split("\n")[:-1]]
         if "```" in generated or len(lines) >= len(expected) + 2:
             return True
         if _diverges_at(expected, lines) is None:
@@ -171,7 +173,7 @@ def model_proposal(
     if cancelled.is_set() or generation.stop_reason == "cancelled":
         return None
     fenced = "```" in generation.text
-    written = generation.text.split("```", 1)[0].split("\n")
+    written = [line.rstrip("\r") for line in generation.text.split("```", 1)[0].split("\n")]
     # A line is complete at its line break; at the model's end the last one is too, unless it
     # is the empty rest after a final line break (no line the model wrote).
     ended = generation.stop_reason == "eos" or fenced
@@ -184,7 +186,9 @@ def model_proposal(
         # It ended its window early: its lines replace as many, the lines after them stay.
         aligned = (start, len(complete), len(complete))
     first, stop, written_stop = aligned
-    updated_tail = "\n".join(expected[:first] + complete[first:written_stop] + expected[stop:])
+    updated_tail = ("\r\n" if crlf else "\n").join(
+        expected[:first] + complete[first:written_stop] + expected[stop:]
+    )
     region_start = head_end if with_history else window_start
     patch = Patch(region_start, window_end, updated_tail, "model")
     changes = tuple(minimal_changes(text, patch))
