@@ -24,11 +24,11 @@ from ghostwright.engine.base import Engine
 from ghostwright.repair.fixes import Patch
 from ghostwright.repair.verify import minimal_changes
 
-LINES_BEFORE = 3
+LINES_BEFORE = 1
 """Lines of the window above the latest change."""
-FORWARD_LINES = 6
+FORWARD_LINES = 5
 """Most lines after the change the model rewrites (and that the window shows)."""
-UNCHANGED_LINES = 3
+UNCHANGED_LINES = 2
 """Lines the model may copy unchanged before the search for a difference stops."""
 EARLIER_HUNKS = 3
 """Earlier changes shown as diffs."""
