@@ -124,9 +124,7 @@ class NextEditService:
         if not hunks:
             return self._answer(uri, None, "none", [], waited, started)
         last = hunks[-1]
-        proposal, refused = first_verified(
-            document.tree, deterministic_proposals(document.tree, last, self.sources), last
-        )
+        proposal, refused = self._deterministic(document, last)
         model_ms = 0.0
         if proposal is None and "model" in self.sources:
             model_started = time.perf_counter()
@@ -153,11 +151,7 @@ class NextEditService:
         hunks = self.history.hunks(document.uri)
         if not hunks:
             return None
-        last = hunks[-1]
-        sources = [source for source in self.sources if source != "model"]
-        proposal, _ = first_verified(
-            document.tree, deterministic_proposals(document.tree, last, sources), last
-        )
+        proposal, _ = self._deterministic(document, hunks[-1])
         if proposal is None:
             return None
         shown = self._judged(document, proposal, cursor, hunks)
@@ -165,6 +159,11 @@ class NextEditService:
             return None
         self._show(shown)
         return shown
+
+    def _deterministic(self, document: Document, last: Hunk) -> tuple[Proposal | None, list[str]]:
+        """The first verified proposal of the enabled sources that need no model."""
+        candidates = deterministic_proposals(document.tree, last, self.sources)
+        return first_verified(document.tree, candidates, last)
 
     async def _settled(self, uri: str, generation: int) -> float | None:
         """Wait until the document has been quiet for the settle time; how long it waited (ms),

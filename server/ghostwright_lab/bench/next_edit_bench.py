@@ -30,6 +30,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from ghostwright.documents import Document
 from ghostwright.events import NextEditEvent, read_trace
 from ghostwright_lab.bench.bench import (
     BenchClient,
@@ -170,10 +171,8 @@ class _Session:
 
 
 def _position(text: str, offset: int) -> types.Position:
-    line = text.count("\n", 0, offset)
-    line_start = text.rfind("\n", 0, offset) + 1
-    column = len(text[line_start:offset].encode("utf-16-le")) // 2
-    return types.Position(line=line, character=column)
+    """The LSP position (UTF-16) of an offset: the server's own conversion."""
+    return Document("file:///bench.py", "plaintext", 0, text).position_at(offset)
 
 
 async def _with_server(model: Path, settle_ms: int, work: Any) -> None:
@@ -218,14 +217,8 @@ async def _renames(session: _Session, tasks: list[EditTask], report: NextEditBen
 
 
 def _offset(text: str, position: Any) -> int:
-    line_start = 0
-    for _ in range(position.line):
-        line_start = text.index("\n", line_start) + 1
-    units, index = 0, line_start
-    while units < position.character:
-        units += 2 if ord(text[index]) > 0xFFFF else 1
-        index += 1
-    return index
+    document = Document("file:///bench.py", "plaintext", 0, text)
+    return document.offset_at(types.Position(line=position.line, character=position.character))
 
 
 async def _replay(session: _Session, task: EditTask) -> tuple[str, int]:
