@@ -97,3 +97,36 @@ def test_a_cancelled_warm_up_stops_within_a_chunk_and_keeps_what_it_evaluated(
     assert engine.warm(document, CancelledAfter(2)) == 2 * WARM_CHUNK
     _, reused, _, evaluated = generate(engine, document)
     assert reused == 2 * WARM_CHUNK and evaluated == len(document) - 2 * WARM_CHUNK
+
+
+def test_a_drafted_generation_writes_the_same_text_in_fewer_model_steps(
+    engine: LocalEngine,
+) -> None:
+    """Prompt lookup: a prompt that asks the model to copy code it was shown. The draft may
+    only change how many tokens one step checks, never the text, and the KV cache afterwards
+    holds exactly what a plain generation would have left (a later prompt reuses it)."""
+    code = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")[:600]
+    tokens = engine.tokenize(f"Original:\n{code}\nCopy:\n{code[:80]}")
+
+    def run(lookahead: int) -> tuple[str, int]:
+        engine.warm(engine.tokenize("unrelated = 0\n"), threading.Event())  # a cold start
+        result = engine.generate(
+            tokens,
+            max_tokens=60,
+            should_stop=lambda text: False,
+            cancelled=threading.Event(),
+            lookahead=lookahead,
+        )
+        return result.text, result.drafted_tokens
+
+    plain, plain_drafted = run(0)
+    drafted, drafted_tokens = run(10)
+    assert drafted == plain and plain_drafted == 0
+    assert drafted_tokens > 20  # most tokens came checked in batches, not one step each
+    # The cache holds the prompt and the text's tokens, nothing rejected: continuing from
+    # them evaluates only the new tail.
+    follow = [*tokens, *engine.tokenize(drafted)]
+    result = engine.generate(
+        follow, max_tokens=1, should_stop=lambda text: True, cancelled=threading.Event()
+    )
+    assert result.reused_tokens >= len(tokens)

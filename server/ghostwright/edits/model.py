@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from ghostwright.edits.history import Hunk
 from ghostwright.edits.proposal import Proposal
-from ghostwright.engine.base import Engine
+from ghostwright.engine.base import REWRITE_LOOKAHEAD, Engine
 from ghostwright.repair.fixes import Patch
 from ghostwright.repair.verify import minimal_changes
 
@@ -169,6 +169,7 @@ def model_proposal(
         should_stop=finished,
         cancelled=cancelled,
         time_budget_ms=TIME_BUDGET_MS,
+        lookahead=REWRITE_LOOKAHEAD,
     )
     if cancelled.is_set() or generation.stop_reason == "cancelled":
         return None

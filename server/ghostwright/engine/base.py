@@ -30,6 +30,34 @@ def common_prefix(cached: Sequence[int], prompt: Sequence[int]) -> int:
     return shared
 
 
+REWRITE_LOOKAHEAD = 10
+"""Draft tokens a model step checks when the model rewrites code it was shown (a next edit's
+window, a repair's unit): most of it is copied, so the copied lines come a batch at a time."""
+DRAFT_NGRAM = 3
+"""The longest run of last tokens a draft is looked up by."""
+
+
+def lookup_draft(history: Sequence[int], limit: int, ngram: int = DRAFT_NGRAM) -> list[int]:
+    """Prompt lookup decoding's draft: the tokens that followed the latest earlier occurrence
+    of the last `ngram` tokens of `history` (prompt and text so far), trying shorter runs down
+    to one token when a longer one does not occur; at most `limit`, [] when none occurs.
+
+    A model rewriting code copies most of it from its prompt (a next edit's window, a repair's
+    unit), so a draft is often right for many tokens in a row. The engine evaluates the draft
+    with the next token in one batch and keeps the drafted tokens as long as they are what it
+    would have chosen anyway: the text is the same as without a draft, and on a CPU a batch of
+    ten tokens costs little more than one (the weights are read once).
+    """
+    if limit <= 0:
+        return []
+    for size in range(min(ngram, len(history) - 1), 0, -1):
+        tail = list(history[-size:])
+        for start in range(len(history) - size - 1, -1, -1):
+            if history[start] == tail[0] and list(history[start : start + size]) == tail:
+                return list(history[start + size : start + size + limit])
+    return []
+
+
 class StopRule:
     """When a backend's generation loop ends early: the caller's stop condition after any new
     text, or the time budget, spent and checked only at a line break so that suggestions end on
@@ -74,6 +102,8 @@ class Generation:
     """Of the reused tokens, those moved to a new position in the KV cache (chunk reuse)."""
     generated_tokens: int = 0
     """Tokens the model generated, the ones a stop cut off included (not the end token)."""
+    drafted_tokens: int = 0
+    """Of the generated tokens, those a draft had evaluated ahead (`lookahead`)."""
 
 
 class Engine(Protocol):
@@ -115,6 +145,7 @@ class Engine(Protocol):
         on_text: TextCallback | None = None,
         temperature: float = 0.0,
         seed: int = 0,
+        lookahead: int = 0,
     ) -> Generation:
         """Generate after `prompt` until EOS, `max_tokens`, `should_stop`, or cancellation.
 
@@ -123,7 +154,8 @@ class Engine(Protocol):
         break after the budget; `branch` = k takes the k-th best first token (an alternative
         candidate); `on_text` is told the text and token statistics so far after each token;
         `temperature` > 0 samples tokens (reproducibly for a `seed`) instead of taking the most
-        likely.
+        likely. `lookahead` > 0 lets a greedy generation check up to that many tokens of a
+        `lookup_draft` at once (the same text, fewer model steps); backends without it ignore it.
         """
 
 

@@ -30,6 +30,7 @@ from ghostwright.engine.base import (
     StopRule,
     TextCallback,
     common_prefix,
+    lookup_draft,
 )
 from ghostwright.engine.fim import resolve_fim
 from ghostwright.engine.gguf import GgufInfo, read_gguf
@@ -302,17 +303,33 @@ class LocalEngine:
             self._pieces[token] = piece
         return piece
 
-    def _decode(self, tokens: Sequence[int], start: int, cancelled: threading.Event) -> bool:
-        """Evaluate `tokens` at positions from `start`; False if cancelled between batches."""
+    def _decode(
+        self,
+        tokens: Sequence[int],
+        start: int,
+        cancelled: threading.Event,
+        every_row: bool = False,
+    ) -> bool:
+        """Evaluate `tokens` at positions from `start`; False if cancelled between batches.
+        Logits are kept for the last token, or with `every_row` for each token of a single
+        batch (a draft's verification)."""
         context, batch, n_batch = self._llama._ctx, self._llama._batch, self._llama.n_batch
         for offset in range(0, len(tokens), n_batch):
             if cancelled.is_set():
                 return False
             chunk = tokens[offset : offset + n_batch]
-            batch.set_batch(batch=chunk, n_past=start + offset, logits_all=False)
+            batch.set_batch(batch=chunk, n_past=start + offset, logits_all=every_row)
             context.decode(batch)
             self._kv_tokens.extend(chunk)
         return True
+
+    def _forget_after(self, kept: int) -> None:
+        """Drop the KV cache's tokens from position `kept` on (a draft's rejected tail)."""
+        if kept >= len(self._kv_tokens):
+            return
+        if not self._llama._ctx.kv_cache_seq_rm(0, kept, -1):
+            raise RuntimeError("llama.cpp could not drop a rejected draft from the KV cache")
+        del self._kv_tokens[kept:]
 
     def _reuse_prefix(self, prompt: Sequence[int]) -> tuple[int, int]:
         """Keep what of the KV cache `prompt` can use; return (tokens kept, of them shifted).
@@ -386,16 +403,17 @@ class LocalEngine:
         return allowed
 
     def _next_token_stats(
-        self, pending: bytes, rank: int, sampler: _Sampler | None = None
+        self, pending: bytes, rank: int, sampler: _Sampler | None = None, row: int = -1
     ) -> tuple[int, float, float]:
-        """Greedy choice from the last logits, with its log-probability and the entropy.
+        """Greedy choice from the logits of the last decode's output `row` (-1: its last
+        token), with its log-probability and the entropy.
 
         While `pending` (healed prompt text) is not yet reproduced, only tokens consistent with
         it may be chosen; `rank` > 0 takes the rank-th best token instead of the best; a
         `sampler` draws the token instead. Log-probability and entropy are always of the full
         distribution.
         """
-        pointer = self._llama._ctx.get_logits_ith(-1)
+        pointer = self._llama._ctx.get_logits_ith(row)
         logits = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
         if pending:
             allowed = np.asarray(self._consistent_tokens(pending), dtype=np.intc)
@@ -429,6 +447,7 @@ class LocalEngine:
         on_text: TextCallback | None = None,
         temperature: float = 0.0,
         seed: int = 0,
+        lookahead: int = 0,
     ) -> Generation:
         """Greedy generation after `prompt`, reusing whatever of it is still in the KV cache.
 
@@ -443,7 +462,7 @@ class LocalEngine:
         a distinct alternative candidate. `on_text` sees the text generated so far and its token
         statistics after each token (for reuse of a running generation). `temperature` > 0
         samples each token instead (top-k, reproducible for a given `seed`): repair's extra
-        candidates.
+        candidates. `lookahead` > 0 drafts tokens by prompt lookup (see `lookup_draft`).
         """
         sampler = _Sampler(temperature, seed) if temperature > 0 else None
         pending = b""
@@ -467,13 +486,17 @@ class LocalEngine:
         stop_rule = StopRule(should_stop, time_budget_ms)
         stop_rule.start()
         branched = False
+        history = list(prompt)
+        row = -1  # the output row of the last decode that holds the next token's logits
+        drafted: list[int] = []  # evaluated after the last chosen token, not yet confirmed
+        accepted_drafts = 0
         for _ in range(max_tokens):
             if cancelled.is_set():
                 stop_reason = "cancelled"
                 break
             rank = branch if not pending and not branched else 0
             branched = branched or not pending
-            token, logprob, entropy = self._next_token_stats(pending, rank, sampler)
+            token, logprob, entropy = self._next_token_stats(pending, rank, sampler, row)
             if self._is_end(token):
                 stop_reason = "eos"
                 break
@@ -490,10 +513,28 @@ class LocalEngine:
             if stopped is not None:
                 stop_reason = stopped
                 break
-            if len(self._kv_tokens) >= self.n_ctx - 1:
+            if len(self._kv_tokens) - len(drafted) >= self.n_ctx - 1:
                 stop_reason = "context_full"
                 break
-            self._decode([token], len(self._kv_tokens), cancelled)
+            history.append(token)
+            if drafted and drafted[0] == token:
+                # The draft guessed this token and it is evaluated already: the next
+                # token's logits are the following row of the same batch.
+                drafted.pop(0)
+                row += 1
+                accepted_drafts += 1
+                continue
+            if drafted:
+                self._forget_after(len(self._kv_tokens) - len(drafted))
+            drafted = []
+            # A rejected draft must be dropped from the cache again, which a recurrent
+            # model's memory cannot do; llama.cpp reports those as unable to shift.
+            if lookahead > 0 and sampler is None and not pending and self._can_shift:
+                room = min(lookahead, max_tokens - len(logprobs) - 1)
+                room = min(room, self.n_ctx - 2 - len(self._kv_tokens))
+                drafted = lookup_draft(history, room)
+            self._decode([token, *drafted], len(self._kv_tokens), cancelled, bool(drafted))
+            row = 0 if drafted else -1
         text += decoder.decode(b"", final=True)
         return Generation(
             text=text,
@@ -506,6 +547,7 @@ class LocalEngine:
             model_ms=(time.perf_counter() - started) * 1000.0,
             stop_reason=stop_reason,
             generated_tokens=len(logprobs),
+            drafted_tokens=accepted_drafts,
         )
 
     def cached_tokens(self, prompt: Sequence[int]) -> int:

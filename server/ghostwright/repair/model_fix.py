@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ghostwright.context.gather import comment_marker
-from ghostwright.engine.base import Engine
+from ghostwright.engine.base import REWRITE_LOOKAHEAD, Engine
 from ghostwright.repair.diagnostics import Problem
 from ghostwright.repair.fixes import Patch
 
@@ -105,6 +105,7 @@ def model_patches(
             time_budget_ms=remaining_ms,
             temperature=0.0 if index == 0 else SAMPLE_TEMPERATURE,
             seed=seed + index,
+            lookahead=REWRITE_LOOKAHEAD,
         )
         log.debug("repair generation %d: %r", index, generation.text[:300])
         answer = generation.text.split(_FENCE, 1)[0] if lines_wanted is None else generation.text
