@@ -130,3 +130,22 @@ def test_a_drafted_generation_writes_the_same_text_in_fewer_model_steps(
         follow, max_tokens=1, should_stop=lambda text: True, cancelled=threading.Event()
     )
     assert result.reused_tokens >= len(tokens)
+
+
+def test_a_rewrite_leaves_the_completion_prompt_in_its_kv_cache(engine: LocalEngine) -> None:
+    """Next edits and repair run in the rewrite context: same weights, a KV cache of its own,
+    so the completion's prompt is still cached when the person types on."""
+    source = (EXAMPLES / "inventory.py").read_text(encoding="utf-8")
+    completion = engine.tokenize(source)[:300]
+    generate(engine, completion)
+    rewriter = engine.rewriter()
+    assert rewriter is engine.rewriter() and rewriter.n_ctx <= engine.n_ctx
+    rewrite = engine.tokenize("Fix this code:\n" + source[:400])
+    _, _, _, rewrite_evaluated = generate(rewriter, rewrite)
+    assert rewrite_evaluated == len(rewrite)
+    # The completion's cache is untouched by the rewrite, and the rewrite's by the completion.
+    assert engine.cached_tokens(completion) >= len(completion) - 1
+    _, reused, _, evaluated = generate(engine, [*completion, *engine.tokenize("\n")])
+    assert reused >= len(completion) - 1 and evaluated <= 3
+    _, reused_rewrite, _, _ = generate(rewriter, rewrite)
+    assert reused_rewrite == len(rewrite) - 1

@@ -9,6 +9,7 @@ import shutil
 import sysconfig
 from pathlib import Path
 
+from ghostwright.engine.models import ModelSpec
 from ghostwright_lab.bench.next_edit_bench import (
     NextEditBenchOptions,
     format_report,
@@ -66,3 +67,24 @@ def test_the_bench_measures_renames_in_a_large_file(default_model_path: Path) ->
     assert report.renames == 4 and len(report.rename_compute_ms) == 4
     assert report.rename_hits == 4
     assert "rename proposal on a" in format_report(report)
+
+
+def test_the_bench_measures_model_proposals_and_the_completion_after_them(
+    default_model_path: Path, code_model: ModelSpec
+) -> None:
+    """Parts 2-4 with the code model: model proposals timed, and the completion typed after a
+    proposal finds its prompt still in the completion's KV cache (the rewrite context)."""
+    report = run_next_edit_bench(
+        NextEditBenchOptions(
+            model=default_model_path,
+            fim_model=code_model.cached_path,
+            lines=500,
+            renames=1,
+            history=4,
+            cancels=0,
+        )
+    )
+    assert report.history == 4 and report.model_compute_ms
+    assert all(ms > 0 for ms in report.model_ms)
+    assert report.after_ms and all(share > 0.1 for share in report.after_reused)
+    assert "the completion after a model proposal" in format_report(report)

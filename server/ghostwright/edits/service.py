@@ -191,7 +191,8 @@ class NextEditService:
         self._claim_model()
 
         def work() -> Proposal | None:
-            return model_proposal(engine, path, text, hunks, cancel)
+            # Its own KV cache: the completion's prompt stays warm for the next keystroke.
+            return model_proposal(engine.rewriter(), path, text, hunks, cancel)
 
         try:
             return await self._models.run(work)

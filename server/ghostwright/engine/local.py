@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import copy
 import ctypes
 import logging
 import math
@@ -82,11 +83,14 @@ WARM_CHUNK = 32
 """Tokens per decode call of a warm-up: a request waits at most one chunk for it to stop
 (~0.3 s for a 0.5B model on 2 cores)."""
 PROMPT_BATCH = 2048
-# The shortest run of cached tokens worth moving to a new position rather than re-evaluating:
-# a run's keys were computed with the tokens before it, so tiny runs would carry more of the
-# removed text's influence than they save (llama.vim suggests 256 for large prompts).
-SHIFT_REUSE_MIN = 32
 """Tokens per decode call: a whole prompt window fits one batch."""
+SHIFT_REUSE_MIN = 32
+"""The shortest run of cached tokens worth moving to a new position rather than re-evaluating:
+a run's keys were computed with the tokens before it, so tiny runs would carry more of the
+removed text's influence than they save (llama.vim suggests 256 for large prompts)."""
+REWRITE_CONTEXT = 2048
+"""Tokens of the rewrite context's KV cache (`LocalEngine.rewriter`): a next edit's prompt
+is a few hundred tokens, a repair's a unit of code; longer repair prompts lose their start."""
 
 
 _KV_BYTES_PER_VALUE = 2
@@ -210,7 +214,9 @@ class LocalEngine:
         train_ctx = self.info.context_length or settings.context_size
         n_ctx = min(settings.context_size, train_ctx)
         generation_threads, prompt_threads = llama_threads(settings.threads)
-        _check_memory(path, required_bytes(self.info, n_ctx), memory_headroom_bytes())
+        rewrite_ctx = min(REWRITE_CONTEXT, n_ctx)
+        required = required_bytes(self.info, n_ctx + rewrite_ctx)
+        _check_memory(path, required, memory_headroom_bytes())
         try:
             # One batch holds a whole prompt window, so a cold prompt is a single decode call;
             # flash attention is faster on CPU too (measured: 700 tokens 5.0 s vs 6.0 s here).
@@ -237,9 +243,16 @@ class LocalEngine:
         )
         self.add_bos: bool = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
         self.bos: int = int(llama_cpp.llama_vocab_bos(self._vocab))
-        memory = llama_cpp.llama_get_memory(self._llama._ctx.ctx)
+        self._context, self._batch, self._n_batch = (
+            self._llama._ctx,
+            self._llama._batch,
+            self._llama.n_batch,
+        )
+        memory = llama_cpp.llama_get_memory(self._context.ctx)
         self._can_shift = bool(memory) and bool(llama_cpp.llama_memory_can_shift(memory))
         self._kv_tokens: list[int] = []
+        self._rewrite_ctx = rewrite_ctx
+        self._rewriter: LocalEngine | None = None
         self._pieces: dict[int, bytes] = {}
         self._sorted_pieces: list[tuple[bytes, int]] | None = None
         self._piece_keys: list[bytes] = []
@@ -313,7 +326,7 @@ class LocalEngine:
         """Evaluate `tokens` at positions from `start`; False if cancelled between batches.
         Logits are kept for the last token, or with `every_row` for each token of a single
         batch (a draft's verification)."""
-        context, batch, n_batch = self._llama._ctx, self._llama._batch, self._llama.n_batch
+        context, batch, n_batch = self._context, self._batch, self._n_batch
         for offset in range(0, len(tokens), n_batch):
             if cancelled.is_set():
                 return False
@@ -327,7 +340,7 @@ class LocalEngine:
         """Drop the KV cache's tokens from position `kept` on (a draft's rejected tail)."""
         if kept >= len(self._kv_tokens):
             return
-        if not self._llama._ctx.kv_cache_seq_rm(0, kept, -1):
+        if not self._context.kv_cache_seq_rm(0, kept, -1):
             raise RuntimeError("llama.cpp could not drop a rejected draft from the KV cache")
         del self._kv_tokens[kept:]
 
@@ -347,7 +360,7 @@ class LocalEngine:
         limit = len(prompt) - 1
         common = min(common, limit)
         shifted = 0
-        context = self._llama._ctx
+        context = self._context
         if self._can_shift and common < len(cache):
             kept = list(cache[:common])
             head_c = head_p = common
@@ -413,7 +426,7 @@ class LocalEngine:
         `sampler` draws the token instead. Log-probability and entropy are always of the full
         distribution.
         """
-        pointer = self._llama._ctx.get_logits_ith(row)
+        pointer = self._context.get_logits_ith(row)
         logits = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
         if pending:
             allowed = np.asarray(self._consistent_tokens(pending), dtype=np.intc)
@@ -568,5 +581,38 @@ class LocalEngine:
             evaluated += len(chunk)
         return evaluated
 
+    def rewriter(self) -> LocalEngine:
+        """This model with a second llama.cpp context (a KV cache of its own, `REWRITE_CONTEXT`
+        tokens) on the same loaded weights, made at first use.
+
+        Next edits and repair rewrite a window after the person pauses; in the completion's
+        context their prompt would replace the completion's (one KV cache), and the next
+        keystroke's completion would evaluate its whole window again: seconds for a code model
+        on a CPU. Apart, both stay warm. Same thread rule: one thread at a time for both.
+        """
+        if self._rewriter is None:
+            from llama_cpp import _internals
+
+            params = type(self._llama.context_params).from_buffer_copy(self._llama.context_params)
+            params.n_ctx = self._rewrite_ctx
+            params.n_batch = params.n_ubatch = min(params.n_ubatch, self._rewrite_ctx)
+            side = copy.copy(self)
+            side._context = _internals.LlamaContext(
+                model=self._llama._model, params=params, verbose=False
+            )
+            side._n_batch = int(params.n_batch)
+            side._batch = _internals.LlamaBatch(
+                n_tokens=side._n_batch, embd=0, n_seq_max=1, verbose=False
+            )
+            side.n_ctx = side._context.n_ctx()
+            side._kv_tokens = []
+            side._rewriter = side
+            self._rewriter = side
+        return self._rewriter
+
     def close(self) -> None:
+        if self._rewriter is not None and self._rewriter is not self:
+            self._rewriter._batch.close()  # type: ignore[no-untyped-call]
+            self._rewriter._context.close()  # type: ignore[no-untyped-call]
+            self._rewriter = None
         self._llama.close()

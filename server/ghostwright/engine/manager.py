@@ -128,6 +128,14 @@ class ModelManager:
         return self._engine if self._state in (ModelState.READY, ModelState.DEGRADED) else None
 
     @property
+    def rewrite_engine(self) -> LocalEngine | None:
+        """The local model's rewrite context (`LocalEngine.rewriter`), for next edits and repair:
+        their prompts then leave the completion's KV cache as it was. Use it on the model thread
+        (`run`): its first use creates the context."""
+        engine = self.engine
+        return engine.rewriter() if engine is not None else None
+
+    @property
     def completion_engine(self) -> Engine | TextEngine | None:
         """What completes now: the inference server while it answers, else the local model."""
         if self._state not in (ModelState.READY, ModelState.DEGRADED):

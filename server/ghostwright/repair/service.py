@@ -167,7 +167,7 @@ class RepairService:
         among the snapshot's `problems`."""
 
         def work() -> RepairResult:
-            return Repairer(self._models.engine).repair(
+            return Repairer(self._models.rewrite_engine).repair(
                 snapshot.language_id, snapshot.text, target, near=near, problems=problems
             )
 
@@ -222,7 +222,7 @@ class RepairService:
         and how many problems were fixed."""
 
         def work() -> tuple[str, int]:
-            text, results = Repairer(self._models.engine).repair_unit(
+            text, results = Repairer(self._models.rewrite_engine).repair_unit(
                 snapshot.language_id, snapshot.text, start, end
             )
             return text, sum(1 for result in results if result.fixed)

@@ -13,6 +13,12 @@ the answer; the settle wait is the editor-facing delay on top, a setting):
    share of each answer is `NextEditEvent.model_ms`.
 3. Cancellation: the same requests, and a new change sent while the model works; the time from
    that change to the (empty) answer, next to the model's time per generated token.
+4. The completion after a model proposal (part 2's documents): a completion is asked for at the
+   cursor before the next edit (its prompt is then in the KV cache, as while typing); where the
+   model ran for it and after it, a space is typed at the cursor and a completion asked for
+   after it: its latency and the share of its prompt the KV cache still held
+   (`GenerationEvent`). A proposal that evaluated its prompt in the completion's KV cache would
+   leave almost nothing of it.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from typing import Any
 from lsprotocol import types
 
 from ghostwright.documents import Document
-from ghostwright.events import NextEditEvent, read_trace
+from ghostwright.events import GenerationEvent, NextEditEvent, read_trace
 from ghostwright_lab.bench.bench import (
     BenchClient,
     bench_client,
@@ -94,6 +100,10 @@ class NextEditBenchReport:
     model_shown: int = 0
     history: int = 0
     cancel_ms: list[float] = field(default_factory=list)
+    after_ms: list[float] = field(default_factory=list)
+    """Latency of the completion asked for after a model proposal."""
+    after_reused: list[float] = field(default_factory=list)
+    """Share of that completion's prompt the KV cache held."""
 
 
 def large_file(lines: int) -> str:
@@ -156,6 +166,25 @@ class _Session:
                 "position": {"line": position.line, "character": position.character},
             },
         )
+
+    async def complete(self, uri: str, text: str, cursor: int) -> None:
+        await self.client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION,
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=_position(text, cursor),
+                context=types.InlineCompletionContext(
+                    trigger_kind=types.InlineCompletionTriggerKind.Invoked
+                ),
+            ),
+        )
+
+    def generations(self, uri: str) -> list[GenerationEvent]:
+        return [
+            event
+            for event in read_trace(events_file(self.home))
+            if isinstance(event, GenerationEvent) and event.uri == uri
+        ]
 
     def close(self, uri: str) -> None:
         self.client.text_document_did_close(
@@ -235,13 +264,29 @@ async def _replay(session: _Session, task: EditTask) -> tuple[str, int]:
 async def _history(session: _Session, tasks: list[EditTask], report: NextEditBenchReport) -> None:
     for task in tasks:
         uri, version = await _replay(session, task)
+        await session.complete(uri, task.text, task.cursor)
+        completed = bool(session.generations(uri))
         answer = await session.next_edit(uri, version, task.text, task.cursor)
         events = session.events(uri)
-        if events and events[-1].model_ms > 0:
+        model_ran = bool(events) and events[-1].model_ms > 0
+        if model_ran:
             report.model_compute_ms.append(events[-1].compute_ms)
             report.model_ms.append(events[-1].model_ms)
         report.model_shown += answer is not None and answer.source == "model"
         report.history += 1
+        if model_ran and completed:
+            # The next keystroke: a space at the cursor, and a completion after it.
+            at = task.cursor
+            session.change(uri, version + 1, task.text, at, "", " ")
+            before = len(session.generations(uri))
+            asked = time.perf_counter()
+            await session.complete(uri, task.text[:at] + " " + task.text[at:], at + 1)
+            elapsed = (time.perf_counter() - asked) * 1000.0
+            generations = session.generations(uri)[before:]
+            if generations:
+                report.after_ms.append(elapsed)
+                first = generations[0]
+                report.after_reused.append(first.reused_tokens / max(1, first.prompt_tokens))
         session.close(uri)
 
 
@@ -292,6 +337,10 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
 
 
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def format_report(report: NextEditBenchReport) -> str:
     return "\n".join(
         [
@@ -312,5 +361,9 @@ def format_report(report: NextEditBenchReport) -> str:
             f"| a newer change to the cancelled answer | {len(report.cancel_ms)} | "
             f"{_ms(percentile(report.cancel_ms, 50))} | {_ms(percentile(report.cancel_ms, 95))} "
             "| |",
+            f"| the completion after a model proposal (a space typed, invoked) | "
+            f"{len(report.after_ms)} | {_ms(percentile(report.after_ms, 50))} | "
+            f"{_ms(percentile(report.after_ms, 95))} | prompt held in the KV cache: p50 "
+            f"{_share(percentile(report.after_reused, 50))} |",
         ]
     )
