@@ -149,3 +149,28 @@ def test_a_rewrite_leaves_the_completion_prompt_in_its_kv_cache(engine: LocalEng
     assert reused >= len(completion) - 1 and evaluated <= 3
     _, reused_rewrite, _, _ = generate(rewriter, rewrite)
     assert reused_rewrite == len(rewrite) - 1
+
+
+def test_a_rewrite_context_closes_alone(default_model_path: Path) -> None:
+    """Closing the rewrite context frees only its own KV cache: the model goes on completing;
+    closing the model frees both."""
+    loaded = LocalEngine(default_model_path, Settings(context_size=1024))
+    try:
+        rewriter = loaded.rewriter()
+        generate(rewriter, loaded.tokenize("x = 1\n"))
+        rewriter.close()
+        text, _, _, _ = generate(loaded, loaded.tokenize("def add(a, b):\n    return"))
+        assert text.strip()
+    finally:
+        loaded.close()
+
+
+def test_the_prompt_time_estimate_follows_the_weights(engine: LocalEngine) -> None:
+    """The cold window's planning estimate: the same for the same tokens every time (no
+    timing in it), proportional to them, and none where layers run on a GPU."""
+    if engine.gpu_layers:
+        assert engine.prompt_seconds(100) is None
+        return
+    seconds = engine.prompt_seconds(100)
+    assert seconds is not None and 0 < seconds < 1  # the 135M model: hundreds a second
+    assert engine.prompt_seconds(200) == 2 * seconds == engine.prompt_seconds(100) * 2

@@ -272,6 +272,9 @@ class FakeEngine:
     def cached_tokens(self, prompt: Sequence[int]) -> int:
         return len(prompt) if self.kv_cache is None else common_prefix(self.kv_cache, prompt)
 
+    def prompt_seconds(self, tokens: int) -> float | None:
+        return tokens / 200.0  # a 0.5B code model on 2 cores
+
     def generate(
         self,
         prompt: Sequence[int],
@@ -444,8 +447,9 @@ def test_a_short_document_asked_cold_leaves_out_the_context_from_other_files() -
     assert "x = 1" in "".join(chr(t) for t in full.calls[0]["prompt"] if t > 0)
 
 
-def test_a_prompt_under_half_the_cold_window_is_never_cold() -> None:
-    """Cheap to evaluate whatever the KV cache holds: the full prompt, context and all."""
+def test_a_prompt_under_half_the_cold_window_with_little_to_save_is_not_cold() -> None:
+    """Cheap to evaluate whatever the KV cache holds, and the cold window would save less than
+    `COLD_SAVING_S` of evaluation: the full prompt, context and all."""
     text = "def area(r):\n    return "
     chunk = ContextChunk("other.py", "x = 1\n" * 4, file="other.py")
     asked = replace(request(text + "\n"), offset=len(text), context=(chunk,))
@@ -453,6 +457,26 @@ def test_a_prompt_under_half_the_cold_window_is_never_cold() -> None:
     suggestion = CompletionPipeline(COLD_SETTINGS).complete(engine, asked, threading.Event())
     assert len(engine.calls[0]["prompt"]) <= 100
     assert suggestion is not None and suggestion.window == "full"
+
+
+def test_a_short_prompt_leaves_out_uncached_context_worth_a_third_of_a_second() -> None:
+    """Under half the cold window, but most of it context from another file that the KV cache
+    does not hold (about 100 tokens, 0.5 s at this engine's 200 a second): the person would
+    wait for it on a freshly opened document, so the cold window answers; once the context is
+    cached, the full prompt does."""
+    settings = replace(COLD_SETTINGS, cold_prompt_tokens=400)
+    text = "def area(r):\n    return "
+    chunk = ContextChunk("other.py", "x = 1\n" * 15, file="other.py")
+    asked = replace(request(text + "\n"), offset=len(text), context=(chunk,))
+    engine = FakeEngine(canned("1"), fim=FIM, bos=None, kv_cache=())
+    suggestion = CompletionPipeline(settings).complete(engine, asked, threading.Event())
+    assert "x = 1" not in "".join(chr(t) for t in engine.calls[0]["prompt"] if t > 0)
+    assert suggestion is not None and suggestion.window == "cold"
+    full = FakeEngine(canned("1"), fim=FIM, bos=None)  # it all is in the KV cache
+    found = CompletionPipeline(settings).complete(full, asked, threading.Event())
+    assert len(full.calls[0]["prompt"]) <= 200  # under half the window
+    assert "x = 1" in "".join(chr(t) for t in full.calls[0]["prompt"] if t > 0)
+    assert found is not None and found.window == "full"
 
 
 def test_no_cold_window_when_it_is_turned_off() -> None:

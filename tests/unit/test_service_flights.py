@@ -49,6 +49,9 @@ class CharEngine:
     def cached_tokens(self, prompt: Sequence[int]) -> int:
         return 0
 
+    def prompt_seconds(self, tokens: int) -> float | None:
+        return None
+
     @staticmethod
     def generation(prompt: Sequence[int], text: str, stop: str) -> Generation:
         """What the model returns: one token per character, each of probability 0.9."""

@@ -122,6 +122,11 @@ class Engine(Protocol):
         """How many leading tokens of `prompt` the KV cache holds already: what a generation
         from it would not evaluate again (0 for a model that keeps no cache)."""
 
+    def prompt_seconds(self, tokens: int) -> float | None:
+        """About how long evaluating `tokens` prompt tokens takes (an estimate that does not
+        depend on timing, so that the same request is always planned the same way); None where
+        prompts are cheap enough not to matter (a GPU) or it is unknown."""
+
     def chat_prompt(
         self, messages: Sequence[tuple[str, str]], reply_start: str
     ) -> list[int] | None:

@@ -88,6 +88,11 @@ SHIFT_REUSE_MIN = 32
 """The shortest run of cached tokens worth moving to a new position rather than re-evaluating:
 a run's keys were computed with the tokens before it, so tiny runs would carry more of the
 removed text's influence than they save (llama.vim suggests 256 for large prompts)."""
+CPU_PROMPT_BYTES_PER_S = 93e9
+"""Weight bytes times prompt tokens a second on a CPU: a prompt token costs about one pass over
+the weights. From the 2-core reference machine: Qwen2.5-Coder-0.5B Q4_K_M (491 MB) evaluates
+about 190 prompt tokens a second (170-235 measured); SmolLM2-135M (98 MB) about five times as
+many."""
 REWRITE_CONTEXT = 2048
 """Tokens of the rewrite context's KV cache (`LocalEngine.rewriter`): a next edit's prompt
 is a few hundred tokens, a repair's a unit of code; longer repair prompts lose their start."""
@@ -253,6 +258,8 @@ class LocalEngine:
         self._kv_tokens: list[int] = []
         self._rewrite_ctx = rewrite_ctx
         self._rewriter: LocalEngine | None = None
+        self._shares_weights = False
+        """True for a rewrite context: the weights belong to the engine that made it."""
         self._pieces: dict[int, bytes] = {}
         self._sorted_pieces: list[tuple[bytes, int]] | None = None
         self._piece_keys: list[bytes] = []
@@ -566,6 +573,13 @@ class LocalEngine:
     def cached_tokens(self, prompt: Sequence[int]) -> int:
         return common_prefix(self._kv_tokens, prompt)
 
+    def prompt_seconds(self, tokens: int) -> float | None:
+        """From the weights' size on a CPU (`CPU_PROMPT_BYTES_PER_S`); None with layers on a
+        GPU, where a prompt costs a small fraction of that."""
+        if self.gpu_layers != 0:
+            return None
+        return tokens * self.info.size_bytes / CPU_PROMPT_BYTES_PER_S
+
     def warm(self, tokens: Sequence[int], cancelled: threading.Event) -> int:
         """Evaluate `tokens` into the KV cache ahead of a request whose prompt starts with them
         (llama.vim's warm-up), a few at a time so that `cancelled` (a request arriving) stops it
@@ -597,9 +611,15 @@ class LocalEngine:
             params.n_ctx = self._rewrite_ctx
             params.n_batch = params.n_ubatch = min(params.n_ubatch, self._rewrite_ctx)
             side = copy.copy(self)
-            side._context = _internals.LlamaContext(
-                model=self._llama._model, params=params, verbose=False
-            )
+            try:
+                side._context = _internals.LlamaContext(
+                    model=self._llama._model, params=params, verbose=False
+                )
+            except (ValueError, RuntimeError, MemoryError) as exc:
+                # Rewrites then share the completion's context, as they did before.
+                log.warning("no second llama.cpp context for rewrites (%s); sharing one", exc)
+                self._rewriter = self
+                return self
             side._n_batch = int(params.n_batch)
             side._batch = _internals.LlamaBatch(
                 n_tokens=side._n_batch, embd=0, n_seq_max=1, verbose=False
@@ -607,12 +627,17 @@ class LocalEngine:
             side.n_ctx = side._context.n_ctx()
             side._kv_tokens = []
             side._rewriter = side
+            side._shares_weights = True
             self._rewriter = side
         return self._rewriter
 
     def close(self) -> None:
+        """Free the model (and its rewrite context); a rewrite context frees only its own."""
+        if self._shares_weights:
+            self._batch.close()  # type: ignore[no-untyped-call]
+            self._context.close()  # type: ignore[no-untyped-call]
+            return
         if self._rewriter is not None and self._rewriter is not self:
-            self._rewriter._batch.close()  # type: ignore[no-untyped-call]
-            self._rewriter._context.close()  # type: ignore[no-untyped-call]
-            self._rewriter = None
+            self._rewriter.close()
+        self._rewriter = None
         self._llama.close()
