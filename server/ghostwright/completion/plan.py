@@ -11,6 +11,11 @@ _LOOKBACK_CHARS = 1 << 16
 # Mid-line completion only when what follows the cursor on its line is closing brackets,
 # quotes and punctuation (Copilot's rule): otherwise the suggestion would fight the text.
 _CLOSERS_ONLY = re.compile(r"""[\s)\]}>"'`;:,.]*""")
+# A word or one other character: the tokens two lines are compared by for a near echo.
+_CODE_TOKEN = re.compile(r"\w+|[^\w\s]")
+NEAR_ECHO_TOKENS = 3
+"""A later line of a gap fill that starts with the same this-many tokens as the line below
+the gap, at its indentation, is that line written again with a variation."""
 
 
 @dataclass(frozen=True)
@@ -118,15 +123,31 @@ def gap_lines(lines: list[str], plan: Plan) -> list[str]:
     """The leading lines before the suggestion runs into code below the cursor: a line equal
     to one of the next lines there (it is being written again), or, where the cursor is in the
     middle of a block, a blank line after the first (the gap is filled, the model goes on to
-    write more of its own). Small FIM models rarely end a middle themselves."""
+    write more of its own) or a later line that is a near echo of the line below the gap (it
+    starts with that line's first `NEAR_ECHO_TOKENS` tokens at its indentation: `for i, x in
+    enumerate(pool):` written above `for i, x in zip(range(n), element):`). Small FIM models
+    rarely end a middle themselves; they write the code below again, often with a change."""
     for index, line in enumerate(lines):
         written = plan.line_prefix + line if index == 0 else line
         whole = index > 0 or not plan.line_prefix.strip()
         if whole and written.rstrip() in plan.lines_below:
             return lines[:index]
-        if index > 0 and not line.strip() and plan.inside_block:
+        if (
+            index > 0
+            and plan.inside_block
+            and (not line.strip() or near_echo(line, plan.lines_below[0]))
+        ):
             return lines[:index]
     return lines
+
+
+def near_echo(line: str, below: str) -> bool:
+    """Whether `line` starts as `below` does: the same indentation and the same first
+    `NEAR_ECHO_TOKENS` tokens (words, other characters one by one)."""
+    if indentation(line) != indentation(below):
+        return False
+    head = _CODE_TOKEN.findall(line)[:NEAR_ECHO_TOKENS]
+    return len(head) == NEAR_ECHO_TOKENS and head == _CODE_TOKEN.findall(below)[:NEAR_ECHO_TOKENS]
 
 
 class StopCheck:
