@@ -144,3 +144,61 @@ def test_c_family_tasks_cut_conditions_with_code_after_them(tmp_path: Path) -> N
 def test_lsp_positions_count_utf16_units_and_every_line_break() -> None:
     assert _position("a\r\nb😀c", 5) == (1, 3)
     assert _position("x\ry\nz", 4) == (2, 0)
+
+
+def test_the_eval_asks_every_contender_each_task_in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Interleaved, so that the machine's speed drifting during a run slows every contender
+    alike: each task goes to the server, then the naive paths, before the next task."""
+    import asyncio
+    import contextlib
+    from collections.abc import AsyncIterator
+    from dataclasses import dataclass
+
+    from ghostwright_lab.evals import infill_eval
+    from ghostwright_lab.evals.infill_tasks import InfillTask
+
+    asked: list[tuple[str, str]] = []
+
+    @contextlib.asynccontextmanager
+    async def session(model: Path) -> AsyncIterator[object]:
+        async def ask(number: int, task: InfillTask) -> tuple[str, float]:
+            asked.append(("ghostwright", task.name))
+            return "x", 1.0
+
+        yield ask
+
+    @dataclass
+    class Result:
+        text: str
+
+    class Naive:
+        def __init__(self, model: Path) -> None:
+            self.warmed = False
+
+        def complete(self, prefix: str, suffix: str, multi_line: bool = False) -> Result:
+            if not self.warmed:
+                self.warmed = True  # the untimed warm-up comes first, once
+            else:
+                name = "naive-fim-multi" if multi_line else "naive-fim"
+                asked.append((name, prefix))
+            return Result("y")
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(infill_eval, "_ghostwright_session", session)
+    monkeypatch.setattr(infill_eval, "NaiveFim", Naive)
+    tasks = [InfillTask("line", "python", f"t{n}", f"t{n}", 2, "") for n in range(2)]
+    found = asyncio.run(
+        infill_eval._fills(tasks, Path("model.gguf"), infill_eval.CONTENDERS, lambda n: None)
+    )
+    assert asked == [
+        ("ghostwright", "t0"),
+        ("naive-fim", "t0"),
+        ("naive-fim-multi", "t0"),
+        ("ghostwright", "t1"),
+        ("naive-fim", "t1"),
+        ("naive-fim-multi", "t1"),
+    ]
+    assert found["ghostwright"] == [("x", 1.0), ("x", 1.0)]
+    assert [text for text, _ in found["naive-fim"]] == ["y", "y"]

@@ -1,7 +1,8 @@
 """`ghostwright eval infill`: fills of holes in real code, judged by the code's own tests.
 
 Each task (`infill_tasks`) is a real document with a hole where the author's code was. Three
-contenders fill it, with the same model, in one run:
+contenders fill it, with the same model, in one run, interleaved (each task asked of every
+contender in turn):
 
 - ghostwright: the real server (`ghostwright serve` over stdio), asked for an inline completion
   as an editor asks when the person invokes it, in a document opened just before (cold: the
@@ -19,6 +20,7 @@ included).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -26,7 +28,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,8 @@ PYTHON_CORPORA: dict[str, tuple[tuple[str, str], ...]] = {
 tune split only; the validation packages are for reporting."""
 
 REQUEST_TIMEOUT_S = 120.0
+Asker = Callable[[int, "InfillTask"], Awaitable[tuple[str, float]]]
+"""Asks the server one task (its number, the task): (fill, latency in ms)."""
 CONTENDERS = ("ghostwright", "naive-fim", "naive-fim-multi")
 
 
@@ -158,10 +162,10 @@ def _position(document: str, offset: int) -> tuple[int, int]:
     return line, len(text.encode("utf-16-le")) // 2
 
 
-async def _ghostwright_fills(
-    tasks: Sequence[InfillTask], model: Path, advance: Callable[[float], None]
-) -> list[tuple[str, float]]:
-    """Each task asked of the real server, invoked, in a freshly opened document."""
+@contextlib.asynccontextmanager
+async def _ghostwright_session(model: Path) -> AsyncIterator[Asker]:
+    """The real server over stdio, ready; yields a function that asks it one task, invoked, in
+    a freshly opened document (closed again after the answer)."""
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
 
@@ -185,8 +189,8 @@ async def _ghostwright_fills(
     await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
     client.initialized(types.InitializedParams())
     await asyncio.wait_for(ready.wait(), REQUEST_TIMEOUT_S)
-    found = []
-    for number, task in enumerate(tasks):
+
+    async def ask(number: int, task: InfillTask) -> tuple[str, float]:
         uri = f"file:///eval/{number}/{Path(task.name.split(':')[0]).name}"
         client.text_document_did_open(
             types.DidOpenTextDocumentParams(
@@ -212,31 +216,58 @@ async def _ghostwright_fills(
         latency = (time.perf_counter() - started) * 1000.0
         items = result.items if isinstance(result, types.InlineCompletionList) else result or []
         text = items[0].insert_text if items else ""
-        found.append((text if isinstance(text, str) else text.value, latency))
         client.text_document_did_close(
             types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
         )
-        advance(1)
-    await client.shutdown_async(None)
-    client.exit(None)
-    await client.stop()  # type: ignore[no-untyped-call]
-    return found
+        return (text if isinstance(text, str) else text.value), latency
 
-
-def _naive_fills(
-    tasks: Sequence[InfillTask], model: Path, multi_line: bool, advance: Callable[[float], None]
-) -> list[tuple[str, float]]:
-    naive = NaiveFim(model)
-    found = []
     try:
-        naive.complete("def f():\n    return ", "\n", multi_line)  # untimed warm-up
-        for task in tasks:
-            started = time.perf_counter()
-            text = naive.complete(task.prefix, task.suffix, multi_line).text
-            found.append((text, (time.perf_counter() - started) * 1000.0))
-            advance(1)
+        yield ask
     finally:
-        naive.close()
+        await client.shutdown_async(None)
+        client.exit(None)
+        await client.stop()  # type: ignore[no-untyped-call]
+
+
+def _naive_fill(naive: NaiveFim, task: InfillTask, multi_line: bool) -> tuple[str, float]:
+    started = time.perf_counter()
+    text = naive.complete(task.prefix, task.suffix, multi_line).text
+    return text, (time.perf_counter() - started) * 1000.0
+
+
+async def _fills(
+    tasks: Sequence[InfillTask],
+    model: Path,
+    contenders: Sequence[str],
+    advance: Callable[[float], None],
+) -> dict[str, list[tuple[str, float]]]:
+    """Every contender's (fill, latency) for each task, interleaved: each task is asked of
+    every contender in turn before the next task, so that a machine whose speed drifts during
+    the run (a shared 2-core VM does) slows all of them alike, not the one that ran last. The
+    server closes each document right after its answer, so no work of its own (a warm-up)
+    runs while the naive integration is timed."""
+    found: dict[str, list[tuple[str, float]]] = {contender: [] for contender in contenders}
+    naive = NaiveFim(model) if any(c != "ghostwright" for c in contenders) else None
+    try:
+        if naive is not None:
+            naive.complete("def f():\n    return ", "\n", False)  # untimed warm-up
+        async with contextlib.AsyncExitStack() as stack:
+            ask = None
+            if "ghostwright" in contenders:
+                ask = await stack.enter_async_context(_ghostwright_session(model))
+            for number, task in enumerate(tasks):
+                for contender in contenders:
+                    if contender == "ghostwright" and ask is not None:
+                        found[contender].append(await ask(number, task))
+                    elif naive is not None:
+                        multi = contender == "naive-fim-multi"
+                        found[contender].append(
+                            await asyncio.to_thread(_naive_fill, naive, task, multi)
+                        )
+                advance(1)
+    finally:
+        if naive is not None:
+            naive.close()
     return found
 
 
@@ -268,16 +299,13 @@ def evaluate_infill(options: InfillOptions) -> InfillReport:
     if not tasks:
         raise GhostwrightError("no infill tasks found")
     log.info("%d infill tasks; model %s", len(tasks), model.name)
+    with progress("infill", len(tasks), unit="tasks") as advance:
+        answers_of = asyncio.run(_fills(tasks, model, options.contenders, advance))
     groups: list[Group] = []
     cases: dict[str, list[tuple[str, str, str, bool]]] = {}
     with tempfile.TemporaryDirectory(prefix="ghostwright-judge-") as scratch:
         for contender in options.contenders:
-            with progress(contender, len(tasks), unit="tasks") as advance:
-                if contender == "ghostwright":
-                    answers = asyncio.run(_ghostwright_fills(tasks, model, advance))
-                else:
-                    multi = contender == "naive-fim-multi"
-                    answers = _naive_fills(tasks, model, multi, advance)
+            answers = answers_of[contender]
             fills = [
                 Fill(text, latency, bool(text.strip()) and passes(task, text, Path(scratch)))
                 for task, (text, latency) in zip(tasks, answers, strict=True)
