@@ -58,7 +58,7 @@ PYTHON_CORPORA: dict[str, tuple[tuple[str, str], ...]] = {
 tune split only; the validation packages are for reporting."""
 
 REQUEST_TIMEOUT_S = 120.0
-Asker = Callable[[int, "InfillTask"], Awaitable[tuple[str, float]]]
+Asker = Callable[[int, InfillTask], Awaitable[tuple[str, float]]]
 """Asks the server one task (its number, the task): (fill, latency in ms)."""
 CONTENDERS = ("ghostwright", "naive-fim", "naive-fim-multi")
 
